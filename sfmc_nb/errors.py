@@ -1,0 +1,122 @@
+"""The one exception hierarchy of sfmc_nb.
+
+Every error the package raises on purpose derives from :class:`SfmcError`, so
+``except sfmc_nb.SfmcError`` catches them all. None of them ever carries the
+client secret, an access token or request headers in its text or attributes.
+
+    SfmcError
+    ├── ConfigurationError      missing or malformed settings (subdomain, URL, credentials)
+    ├── ValidationError         input refused before anything was sent (bad rows, columns, batch size)
+    ├── AuthError               the token endpoint refused: ``error`` / ``error_description``
+    ├── ApiError                a REST call answered with an error: ``status``, ``errorcode``, ``message``,
+    │   │                       ``method``, ``path``
+    │   ├── NotFoundError       404: unknown journey, version or event definition
+    │   ├── RateLimitError      429: ``retry_after`` seconds, when the service said
+    │   └── ServerError         5xx: the request may or may not have been carried out
+    └── TransportError          no HTTP answer at all: ``method``, ``path``, ``sent``
+        ├── ConnectError        the request never left (connection refused, DNS): safe to resend
+        └── OutcomeUnknownError the request went out, the answer was lost (read timeout, reset):
+                                the call may have taken effect, so check before resending
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "SfmcError",
+    "ConfigurationError",
+    "ValidationError",
+    "AuthError",
+    "ApiError",
+    "NotFoundError",
+    "RateLimitError",
+    "ServerError",
+    "TransportError",
+    "ConnectError",
+    "OutcomeUnknownError",
+]
+
+
+class SfmcError(Exception):
+    """Root of every error sfmc_nb raises on purpose."""
+
+
+class ConfigurationError(SfmcError, ValueError):
+    """A setting is missing or malformed; the message says which one and how to fix it."""
+
+
+class ValidationError(SfmcError, ValueError):
+    """Input was refused before anything was sent to Marketing Cloud."""
+
+
+class AuthError(SfmcError):
+    """The token endpoint refused the credentials. Never retried: it is a configuration problem."""
+
+    def __init__(self, message: str, *, status: int | None = None, error: str | None = None,
+                 error_description: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.error_description = error_description
+
+
+class ApiError(SfmcError):
+    """A REST call answered with an HTTP error status.
+
+    ``body`` is the parsed JSON answer (or ``None``); request headers are never kept.
+    """
+
+    def __init__(self, *, status: int, method: str, path: str, errorcode: int | None = None,
+                 message: str | None = None, body: Any = None):
+        self.status = status
+        self.method = method
+        self.path = path
+        self.errorcode = errorcode
+        self.message = message
+        self.body = body
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        code = f" errorcode {self.errorcode}" if self.errorcode is not None else ""
+        msg = f": {self.message}" if self.message else ""
+        return f"HTTP {self.status}{code} from {self.method} {self.path}{msg}"
+
+
+class NotFoundError(ApiError):
+    """404: the journey, version or event definition does not exist (errorcode 30003 for journeys)."""
+
+
+class RateLimitError(ApiError):
+    """429: the tenant is throttling. ``retry_after`` is the wait in seconds the service asked for, if any."""
+
+    def __init__(self, *, retry_after: float | None = None, **kwargs: Any):
+        self.retry_after = retry_after
+        super().__init__(**kwargs)
+
+
+class ServerError(ApiError):
+    """5xx: the service failed; the request may or may not have been carried out."""
+
+
+class TransportError(SfmcError):
+    """No HTTP answer came back. ``sent`` tells whether the request may have reached the service."""
+
+    sent: bool = True
+
+    def __init__(self, message: str, *, method: str, path: str):
+        super().__init__(message)
+        self.method = method
+        self.path = path
+
+
+class ConnectError(TransportError):
+    """The connection could not be made; nothing was sent, so resending is safe."""
+
+    sent = False
+
+
+class OutcomeUnknownError(TransportError):
+    """The request was sent but its answer was lost: it may have been carried out."""
+
+    sent = True

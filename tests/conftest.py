@@ -1,0 +1,38 @@
+"""Shared fixtures: a real sandbox server on 127.0.0.1 and a connection to it."""
+
+from __future__ import annotations
+
+import pytest
+
+import sfmc_nb
+from sfmc_nb import sandbox as sandbox_module
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh sandbox per test (state and faults never leak between tests)."""
+    with sandbox_module.start(seed=1) as sb:
+        yield sb
+
+
+@pytest.fixture
+def conn(sandbox):
+    """A logged-in connection to the test's sandbox; not left as the default afterwards."""
+    connection = sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_default_connection_leak():
+    yield
+    sfmc_nb.set_default_connection(None)
+
+
+@pytest.fixture(autouse=True)
+def _no_sfmc_environment(monkeypatch, tmp_path):
+    """Tests never see the developer's SFMC_* variables or .env file."""
+    for name in ("SFMC_SUBDOMAIN", "SFMC_AUTH_BASE_URL", "SFMC_CLIENT_ID", "SFMC_CLIENT_SECRET",
+                 "SFMC_ACCOUNT_ID", "SFMC_SCOPE", "SFMC_SANDBOX"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
