@@ -1,0 +1,808 @@
+"""The submission engine behind ``df.sfmc.enter_journey``.
+
+It sends batches of at most 100 members to ``POST /interaction/v1/async/events`` with a bounded
+number in flight, and keeps three promises:
+
+* **Nothing sent twice by accident.** A batch whose fate is unknown (answer lost, read timeout,
+  a 5xx that may have been carried out) is reconciled with the status endpoint, contact by contact,
+  and only the members not found there are sent again. Members that cannot be reconciled end
+  ``unknown``, never silently resent.
+* **Nothing lost.** Every input row ends with a status; a run that dies can be resumed from its
+  journal (JSON lines: a record before each request leaves and one per answer).
+* **Polite under throttling.** A 429 pauses every worker for ``Retry-After`` (header or body) or an
+  exponential backoff, and halves the number of batches in flight; clean answers let it climb back
+  by one per round (additive increase, multiplicative decrease).
+
+Progress is reported as :class:`ProgressEvent` objects to a callback, so plain scripts and the widget
+layer can both show it. This module never imports IPython or ipywidgets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import random
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .batching import MAX_BATCH_SIZE, PreparedRows, prepare
+from .client import Connection, default_connection
+from .errors import (
+    ApiError,
+    AuthError,
+    ConnectError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    SfmcError,
+    ValidationError,
+)
+from .results import BatchRecord, EntryResult
+
+__all__ = ["enter_journey", "ProgressEvent", "TextProgress", "default_contact_key", "preflight",
+           "DEFAULT_CONCURRENCY", "NOT_SENT"]
+
+log = logging.getLogger("sfmc_nb.entry")
+
+DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = 32
+NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
+CONTACT_KEY_NAMES = ("SubscriberKey", "ContactKey")
+TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
+MAX_INTERACTIONS_PER_EVENT = 10
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a run, for progress displays."""
+
+    kind: str                 # "start" | "batch" | "throttle" | "reconcile" | "done"
+    batches_done: int
+    batches_total: int
+    rows_total: int
+    counts: dict
+    elapsed: float
+    contacts_per_second: float | None
+    wait: float | None = None
+    message: str = ""
+
+
+class TextProgress:
+    """A progress callback for terminals and scripts: one line every few seconds, not one per batch."""
+
+    def __init__(self, stream=None, every: float = 5.0):
+        self.stream = stream or sys.stderr
+        self.every = every
+        self._last = 0.0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if event.kind not in ("start", "done", "throttle") and now - self._last < self.every:
+            return
+        self._last = now
+        counts = ", ".join(f"{n} {s}" for s, n in event.counts.items() if n)
+        speed = f", {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
+        note = f" ({event.message})" if event.message else ""
+        print(f"[sfmc_nb] {event.kind}: batch {event.batches_done}/{event.batches_total}; {counts or 'none yet'}"
+              f"{speed}{note}", file=self.stream, flush=True)
+
+
+def default_contact_key(columns: Iterable[Any]) -> str | None:
+    """The column to use as contact key when none is named: ``SubscriberKey`` or ``ContactKey``."""
+    cols = list(columns)
+    for name in CONTACT_KEY_NAMES:
+        for col in cols:
+            if isinstance(col, str) and col.lower() == name.lower():
+                return col
+    return None
+
+
+# --------------------------------------------------------------------------- pre-flight checks
+
+
+def preflight(conn: Connection, event_key: str, data_columns: Sequence[str]) -> tuple[dict[str, int], list[str]]:
+    """Check the event key, its journeys and the data columns before anything is sent.
+
+    Returns the Text-column length limits to enforce per row and warnings. Raises
+    :class:`ValidationError` naming the problem and the fix.
+    """
+    notes: list[str] = []
+    try:
+        event = conn.event_definition(event_key)
+    except NotFoundError:
+        raise ValidationError(
+            f"event definition key {event_key!r} not found in this business unit: copy the key from "
+            "Journey Builder > Event Administration (or list journeys with %sfmc_journeys)") from None
+    except ApiError as exc:
+        if exc.status == 403:
+            return {}, [f"pre-flight checks skipped: this login cannot read event definitions ({exc.message})"]
+        raise
+    if event.interaction_count is not None and event.interaction_count > MAX_INTERACTIONS_PER_EVENT:
+        raise ValidationError(
+            f"event key {event_key!r} is used by {event.interaction_count} journeys; batch entry allows at most "
+            f"{MAX_INTERACTIONS_PER_EVENT} per key (Interaction Count Limit Exceeded): give the journey its own "
+            "entry event")
+    published = event.published_interaction_count
+    if published is None:
+        published = sum(1 for j in conn.journeys(status="Published") if event_key in j.event_keys)
+    if not published:
+        raise ValidationError(
+            f"no Published journey uses event key {event_key!r}: publish the journey in Journey Builder (a Draft "
+            "or Stopped journey does not take entries), or pass validate=False to send anyway")
+    limits: dict[str, int] = {}
+    if not data_columns:
+        return limits, notes
+    try:
+        fields = conn.entry_fields(event_key)
+    except ApiError as exc:
+        return limits, [f"data columns not checked: the entry data extension could not be read ({exc})"]
+    if not fields:
+        return limits, ["data columns not checked: the entry data extension's columns are not available"]
+    by_name = {f.name.lower(): f for f in fields}
+    missing = [c for c in data_columns if str(c).lower() not in by_name]
+    if missing:
+        de = event.data_extension_name or event.data_extension_id or "the entry data extension"
+        raise ValidationError(
+            f"data column(s) {missing} are not fields of {de}; its fields are {[f.name for f in fields]}. "
+            "Leave them out of data=, rename them, or add them to the data extension")
+    for col in data_columns:
+        f = by_name[str(col).lower()]
+        if f.length and (f.type or "").lower() in TEXT_TYPES:
+            limits[str(col)] = f.length
+    return limits, notes
+
+
+# --------------------------------------------------------------------------- journal
+
+
+class Journal:
+    """Append-only JSON-lines record of a run: each batch before it is sent, and each answer.
+
+    ``sent`` records are flushed and fsynced before the request leaves, so a run killed at any
+    point can tell which batches may have reached Marketing Cloud.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict, durable: bool = False) -> None:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+        with self._lock:
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            if durable:
+                os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        with self._lock:
+            self._fh.close()
+
+    @staticmethod
+    def read(path: str | os.PathLike) -> list[dict]:
+        p = Path(path)
+        if not p.exists():
+            return []
+        records = []
+        with open(p, encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue  # a line cut short by a crash: the record before it still stands
+        return records
+
+
+@dataclass
+class JournalState:
+    """What a journal says about each input position."""
+
+    queued: dict[int, tuple] = field(default_factory=dict)   # pos -> (eventInstanceId, requestId)
+    in_doubt: set[int] = field(default_factory=set)           # sent, answer unknown or never recorded
+    known_ids: set[str] = field(default_factory=set)
+
+
+def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> JournalState:
+    """Fold journal records into the state of each position; refuse a journal of another run."""
+    state = JournalState()
+    open_sends: dict[tuple[int, int, int], list[int]] = {}
+    for rec in records:
+        kind = rec.get("kind")
+        if kind == "run":
+            if rec.get("event_key") != event_key or rec.get("rows") != len(keys):
+                raise ValidationError(
+                    f"the journal was written for event {rec.get('event_key')!r} with {rec.get('rows')} rows, "
+                    f"not {event_key!r} with {len(keys)} rows: use a new journal file for a different run")
+            continue
+        ident = (rec.get("run", 0), rec.get("batch"), rec.get("attempt"))
+        if kind == "sent":
+            positions = rec.get("positions") or []
+            for pos, key in zip(positions, rec.get("keys") or [], strict=False):
+                if pos >= len(keys) or keys[pos] != key:
+                    raise ValidationError("the journal does not match this input (contact keys differ at the "
+                                          "same rows): use a new journal file for a different input")
+            open_sends[ident] = positions
+            state.in_doubt.update(positions)
+        elif kind in ("answer", "reconciled"):
+            if kind == "answer":
+                open_sends.pop(ident, None)
+            for pos, status, eid, rid in rec.get("rows") or []:
+                if status == "queued":
+                    state.queued[pos] = (eid, rid)
+                    if eid:
+                        state.known_ids.add(eid)
+                state.in_doubt.discard(pos)
+            for pos in rec.get("not_found") or []:
+                state.in_doubt.discard(pos)
+        elif kind == "refused":  # 429, 4xx, never connected: nothing happened
+            for pos in open_sends.pop(ident, []):
+                state.in_doubt.discard(pos)
+    state.in_doubt -= set(state.queued)
+    return state
+
+
+# --------------------------------------------------------------------------- throttle
+
+
+class Throttle:
+    """Shared pause and AIMD limit on batches in flight."""
+
+    def __init__(self, limit: int, backoff_base: float = 1.0, backoff_max: float = 60.0):
+        self.max = limit
+        self.limit = float(limit)
+        self._lock = threading.Lock()
+        self._pause_until = 0.0
+        self._last_decrease = 0.0
+        self._consecutive = 0
+        self._base, self._cap = backoff_base, backoff_max
+
+    @property
+    def allowed(self) -> int:
+        return max(1, int(self.limit))
+
+    def throttled(self, retry_after: float | None) -> float:
+        """Record a 429; return how long every worker now waits."""
+        with self._lock:
+            now = time.monotonic()
+            self._consecutive += 1
+            if retry_after is None:
+                cap = min(self._cap, self._base * 2 ** (self._consecutive - 1))
+                wait_s = cap / 2 + random.uniform(0, cap / 2)
+            else:
+                wait_s = max(0.05, retry_after)
+            self._pause_until = max(self._pause_until, now + wait_s)
+            if now - self._last_decrease > min(1.0, wait_s):
+                self.limit = max(1.0, self.limit / 2)
+                self._last_decrease = now
+            return max(0.0, self._pause_until - now)
+
+    def success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+            self.limit = min(float(self.max), self.limit + 1.0 / self.limit)
+
+    def wait(self, stop: threading.Event) -> float:
+        """Sleep out a pause (waking early when the run stops); return the time slept."""
+        waited = 0.0
+        while not stop.is_set():
+            left = self._pause_until - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(left, 0.1))
+            waited += min(left, 0.1)
+        return waited
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class RowOutcome:
+    pos: int
+    status: str
+    event_instance_id: str | None = None
+    errorcode: int | None = None
+    message: str | None = None
+    request_id: str | None = None
+
+
+@dataclass
+class BatchOutcome:
+    record: BatchRecord
+    rows: list[RowOutcome]
+    requests: int = 0
+    retries: int = 0
+    throttled_waits: int = 0
+    throttled_seconds: float = 0.0
+    reconciliations: int = 0
+    raw: list = field(default_factory=list)
+    fatal: BaseException | None = None
+
+
+class Runner:
+    """Sends one set of positions of a prepared input and writes the outcome into a result."""
+
+    def __init__(self, conn: Connection, event_key: str, prepared: PreparedRows, result: EntryResult, *,
+                 concurrency: int, batch_size: int, journal: Journal | None, progress: Callable | None,
+                 max_attempts: int = 6, max_seconds: float = 300.0, reconcile_delay: float = 0.2):
+        self.conn = conn
+        self.event_key = event_key
+        self.prepared = prepared
+        self.result = result
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.journal = journal
+        self.progress = progress
+        self.max_attempts = max_attempts
+        self.max_seconds = max_seconds
+        self.reconcile_delay = reconcile_delay
+        self.throttle = Throttle(concurrency, conn.retry.backoff_base, conn.retry.backoff_max)
+        self.stop = threading.Event()
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self._claimed_lock = threading.Lock()
+        self.claimed: set[str] = {e for e in result.event_instance_id if e}
+        self.run_id = int(time.time() * 1000)
+        self._batches_done = 0
+        self._batches_total = 0
+        self._started = time.monotonic()
+
+    # -- progress ------------------------------------------------------------------------
+
+    def emit(self, kind: str, wait_s: float | None = None, message: str = "") -> None:
+        if self.progress is None:
+            return
+        elapsed = time.monotonic() - self._started
+        counts = self.result.counts
+        sent = counts["queued"] + counts["not_queued"]
+        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), counts, elapsed,
+                              sent / elapsed if elapsed > 0 and sent else None, wait_s, message)
+        try:
+            self.progress(event)
+        except Exception:  # a broken display must not break the run
+            log.exception("progress callback failed")
+
+    def drain_events(self) -> None:
+        while True:
+            try:
+                kind, wait_s, message = self.events.get_nowait()
+            except queue.Empty:
+                return
+            self.emit(kind, wait_s, message)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, positions: Iterable[int]) -> None:
+        positions = list(positions)
+        self._batches_total = -(-len(positions) // self.batch_size) if positions else 0
+        self._started = time.monotonic()
+        first_number = len(self.result.batch_records)
+        batches = self.prepared.batches(self.batch_size, positions=positions)
+        self.result.concurrency = self.result.concurrency or self.concurrency
+        self.result.lowest_concurrency = min(self.result.lowest_concurrency or self.concurrency, self.concurrency)
+        self.emit("start")
+        in_flight: dict[Future, Any] = {}
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sfmc-entry")
+        exhausted = False
+        try:
+            try:
+                while True:
+                    while not exhausted and not self.stop.is_set() and len(in_flight) < self.throttle.allowed:
+                        batch = next(batches, None)
+                        if batch is None:
+                            exhausted = True
+                            break
+                        number = first_number + batch.number
+                        record = BatchRecord(number, len(batch.members))
+                        self.result.batch_records.append(record)
+                        for pos in batch.positions:
+                            self.result.batch[pos] = number
+                        fut = pool.submit(self.send, record, batch.positions, batch.members)
+                        in_flight[fut] = (record, batch.positions)
+                    if not in_flight:
+                        break
+                    done, _ = wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
+                    self.result.lowest_concurrency = min(self.result.lowest_concurrency, self.throttle.allowed)
+                    self.drain_events()
+                    for fut in done:
+                        in_flight.pop(fut)
+                        self.apply(fut.result())
+            except KeyboardInterrupt:
+                self.interrupt(in_flight)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            self.drain_events()
+            self.emit("done")
+
+    def interrupt(self, in_flight: dict) -> None:
+        """Stop sending; let in-flight batches finish (a second interrupt marks them unknown)."""
+        self.stop.set()
+        self.result.interrupted = True
+        grace = self.conn.timeout[0] + self.conn.timeout[1] + 1
+        try:
+            done, _ = wait(in_flight, timeout=grace)
+            for fut in done:
+                in_flight.pop(fut)
+                self.apply(fut.result())
+        except KeyboardInterrupt:
+            pass
+        for fut, (record, positions) in list(in_flight.items()):
+            if fut.done():
+                self.apply(fut.result())
+                continue
+            record.outcome = "unknown"
+            record.message = "interrupted while in flight"
+            for pos in positions:
+                self.result.set_row(pos, "unknown", message="interrupted while in flight: reconcile with .retry()",
+                                    attempts=max(1, self.result.attempts[pos] or 0))
+
+    def apply(self, outcome: BatchOutcome) -> None:
+        res = self.result
+        res.requests += outcome.requests
+        res.retries += outcome.retries
+        res.throttled_waits += outcome.throttled_waits
+        res.throttled_seconds += outcome.throttled_seconds
+        res.reconciliations += outcome.reconciliations
+        for raw in outcome.raw:
+            res.add_raw(raw)
+        attempts = outcome.record.attempts
+        for row in outcome.rows:
+            res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
+                        message=row.message, request_id=row.request_id, attempts=attempts)
+        self._batches_done += 1
+        if outcome.fatal is not None:
+            self.stop.set()
+            res.warnings.append(f"run stopped: {outcome.fatal}")
+        self.emit("batch")
+
+    # -- one batch (worker thread) -------------------------------------------------------
+
+    def send(self, record: BatchRecord, positions: list[int], members: list[dict]) -> BatchOutcome:
+        out = BatchOutcome(record, [])
+        started = time.monotonic()
+        deadline = started + self.max_seconds
+        remaining = list(range(len(members)))
+        keys = [m["contactKey"] for m in members]
+        failures = 0
+
+        def finish(status: str, message: str, errorcode: int | None = None) -> None:
+            out.rows.extend(RowOutcome(positions[i], status, errorcode=errorcode, message=message)
+                            for i in remaining)
+            remaining.clear()
+
+        while remaining:
+            self.throttle.wait(self.stop)
+            if self.stop.is_set():
+                if record.attempts == 0:
+                    finish("skipped", NOT_SENT)
+                else:
+                    finish("failed", "not sent again: the run was interrupted (call .retry())")
+                break
+            record.attempts += 1
+            out.requests += 1
+            if record.attempts > 1:
+                out.retries += 1
+            sub_pos = [positions[i] for i in remaining]
+            if self.journal:
+                self.journal.write({"kind": "sent", "run": self.run_id, "batch": record.number,
+                                    "attempt": record.attempts, "positions": sub_pos,
+                                    "keys": [keys[i] for i in remaining], "time": time.time()}, durable=True)
+            ident = {"run": self.run_id, "batch": record.number, "attempt": record.attempts}
+            try:
+                answer = self.conn.enter_batch(self.event_key, [members[i] for i in remaining], retry=False)
+            except RateLimitError as exc:
+                record.http_status = 429
+                self._journal({"kind": "refused", **ident, "http": 429})
+                wait_s = self.throttle.throttled(exc.retry_after)
+                out.throttled_waits += 1
+                out.throttled_seconds += wait_s
+                self.events.put(("throttle", wait_s, f"throttled: waiting {wait_s:.1f} s"))
+                if time.monotonic() + wait_s > deadline:
+                    finish("failed", f"throttled for more than {self.max_seconds:.0f} s; call .retry() later",
+                           exc.errorcode)
+                continue
+            except ConnectError as exc:
+                self._journal({"kind": "refused", **ident, "error": str(exc)})
+                failures += 1
+                if failures >= self.max_attempts or time.monotonic() > deadline:
+                    finish("failed", f"could not connect after {failures} attempts: {exc}")
+                    break
+                time.sleep(self.conn.retry.backoff(failures))
+                continue
+            except (OutcomeUnknownError, ServerError) as exc:
+                record.http_status = getattr(exc, "status", None)
+                self._journal({"kind": "unknown", **ident, "error": str(exc)})
+                failures += 1
+                if not self.reconcile(record, positions, keys, remaining, out, str(exc)):
+                    break
+                if not remaining:
+                    break
+                if failures >= self.max_attempts or time.monotonic() > deadline:
+                    finish("failed", f"not queued after {failures} failed attempts (last: {exc})")
+                    break
+                time.sleep(self.conn.retry.backoff(failures))
+                continue
+            except ApiError as exc:
+                record.http_status = exc.status
+                self._journal({"kind": "refused", **ident, "http": exc.status, "errorcode": exc.errorcode})
+                out.raw.append(exc.body)
+                finish("failed", exc.message or str(exc), exc.errorcode)
+                break
+            except (AuthError, SfmcError) as exc:
+                self._journal({"kind": "refused", **ident, "error": str(exc)})
+                finish("failed", str(exc))
+                out.fatal = exc
+                break
+            self.throttle.success()
+            record.http_status = answer.status_code
+            record.request_id = answer.request_id
+            out.raw.append(answer.raw)
+            self.read_answer(answer, positions, keys, remaining, out, ident)
+        record.seconds = time.monotonic() - started
+        statuses = Counter(r.status for r in out.rows)
+        record.outcome = ("queued" if set(statuses) == {"queued"} else
+                          "partial" if statuses.get("queued") else (next(iter(statuses)) if statuses else "pending"))
+        if statuses.get("not_queued") and not statuses.get("queued"):
+            record.outcome = "not_queued"
+        return out
+
+    def read_answer(self, answer, positions, keys, remaining, out: BatchOutcome, ident: dict) -> None:
+        """Match answer members to the sent ones (request order); mismatches go to reconciliation."""
+        members = answer.members
+        rows, journal_rows = [], []
+        if len(members) == len(remaining) and all(
+                (m or {}).get("contactKey") in (None, keys[i]) for m, i in zip(members, remaining, strict=True)):
+            pairs = list(zip(remaining, members, strict=True))
+        else:  # not in request order: pair by contact key, first come first served
+            by_key: dict[str, list[dict]] = defaultdict(list)
+            for m in members:
+                by_key[str((m or {}).get("contactKey"))].append(m)
+            pairs = [(i, by_key[keys[i]].pop(0) if by_key[keys[i]] else None) for i in remaining]
+        unmatched = []
+        for i, m in pairs:
+            if m is None:
+                unmatched.append(i)
+                continue
+            eid = m.get("eventInstanceId") or None
+            code = m.get("errorcode", m.get("errorCode"))
+            if code is None and eid:
+                row = RowOutcome(positions[i], "queued", eid, None, None, answer.request_id)
+                with self._claimed_lock:
+                    self.claimed.add(eid)
+            else:
+                msg = m.get("message") or ("not queued" if code is not None else "answer had no eventInstanceId")
+                row = RowOutcome(positions[i], "not_queued", eid, _as_int(code), msg, answer.request_id)
+            rows.append(row)
+            journal_rows.append([row.pos, row.status, row.event_instance_id, row.request_id])
+        self._journal({"kind": "answer", **ident, "http": answer.status_code, "requestId": answer.request_id,
+                       "rows": journal_rows})
+        out.rows.extend(rows)
+        remaining[:] = []
+        if unmatched:
+            remaining.extend(unmatched)
+            self.reconcile(None, positions, keys, remaining, out, "the answer did not list these members")
+            for i in remaining:
+                out.rows.append(RowOutcome(positions[i], "unknown", message="missing from the answer and not found "
+                                           "by the status endpoint", request_id=answer.request_id))
+            remaining.clear()
+
+    def reconcile(self, record, positions, keys, remaining: list[int], out: BatchOutcome, why: str) -> bool:
+        """Look up members of a batch in doubt; keep in ``remaining`` only those surely not queued.
+
+        Returns False when the status endpoint could not answer: the members end ``unknown``.
+        """
+        out.reconciliations += 1
+        self.events.put(("reconcile", None, f"checking {len(remaining)} contacts after: {why}"))
+        time.sleep(self.reconcile_delay)
+        found = find_queued(self.conn, self.event_key, [keys[i] for i in remaining], self.claimed,
+                            self._claimed_lock, out)
+        if found is None:
+            for i in remaining:
+                out.rows.append(RowOutcome(positions[i], "unknown", message=f"{why}; the status endpoint could not "
+                                           "be read, so it was not resent: call .retry() to check again"))
+            remaining.clear()
+            return False
+        still, journal_rows, not_found = [], [], []
+        for j, i in enumerate(remaining):
+            item = found[j]
+            if item is None:
+                still.append(i)
+                not_found.append(positions[i])
+                continue
+            row = RowOutcome(positions[i], "queued", item.get("eventInstanceId"), None, None, item.get("requestId"))
+            out.rows.append(row)
+            journal_rows.append([row.pos, "queued", row.event_instance_id, row.request_id])
+        self._journal({"kind": "reconciled", "run": self.run_id, "rows": journal_rows, "not_found": not_found})
+        remaining[:] = still
+        return True
+
+    def _journal(self, record: dict) -> None:
+        if self.journal:
+            self.journal.write(record)
+
+
+def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: set[str],
+                lock: threading.Lock, out: BatchOutcome | None = None) -> list[dict | None] | None:
+    """For each key (in order), a status item of this event not yet claimed by another row, or None.
+
+    Returns None when the status endpoint fails. Items found are added to ``claimed`` so two rows
+    never take the same entry.
+    """
+    items_by_key: dict[str, list[dict]] = {}
+    try:
+        for key in dict.fromkeys(keys):
+            if out is not None:
+                out.requests += 1
+            items = conn.batch_status(contact_key=key, event_key=event_key)
+            items_by_key[key] = [it for it in items if (it.get("contactKey") in (None, key))
+                                 and it.get("eventDefinitionKey") in (None, event_key)]
+    except SfmcError as exc:
+        log.warning("status endpoint failed during reconciliation: %s", exc)
+        return None
+    found: list[dict | None] = []
+    with lock:
+        for key in keys:
+            pick = None
+            for item in items_by_key.get(key, []):
+                eid = item.get("eventInstanceId")
+                if eid and eid not in claimed:
+                    pick = item
+                    claimed.add(eid)
+                    break
+            found.append(pick)
+    return found
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the public call
+
+
+def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = None,
+                  data: Sequence[str] | str | None = None, *, connection: Connection | None = None,
+                  concurrency: int | None = None, dry_run: bool = False, validate: bool = True,
+                  journal: str | os.PathLike | None = None,
+                  progress: Callable[[ProgressEvent], None] | bool | None = None,
+                  batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
+                  float_keys: str = "convert", max_seconds: float = 300.0) -> EntryResult:
+    """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
+
+    ``contact_key`` names the key column (default: ``SubscriberKey`` or ``ContactKey``); ``data`` the
+    columns sent as entry data (``"all"``: every other column). ``journal`` names a JSON-lines file:
+    running again with the same file resumes without re-entering queued contacts. ``progress`` is a
+    callback receiving :class:`ProgressEvent` (``True``: a text line every few seconds on stderr).
+    """
+    if not isinstance(event_key, str) or not event_key.strip():
+        raise ValidationError("event_key is empty: pass the entry event's key (Journey Builder > Event Administration)")
+    if not isinstance(df, pd.DataFrame):
+        raise ValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if contact_key is None:
+        contact_key = default_contact_key(df.columns)
+        if contact_key is None:
+            raise ValidationError(f"name the contact key column with contact_key=; columns are {list(df.columns)}")
+    concurrency = DEFAULT_CONCURRENCY if concurrency is None else int(concurrency)
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise ValidationError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, got {concurrency}")
+    if progress is True:
+        progress = TextProgress()
+    conn = connection or default_connection()
+    conn.ensure_pool(concurrency)
+
+    data_cols = [c for c in df.columns if c != contact_key] if data == "all" else (
+        [data] if isinstance(data, str) else list(data or []))
+    limits, notes = ({}, [])
+    if validate:
+        limits, notes = preflight(conn, event_key, [str(c) for c in data_cols])
+    prepared = prepare(df, contact_key, data_cols, na=na, duplicates=duplicates, float_keys=float_keys,
+                       max_lengths=limits or None)
+    result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run)
+    result.warnings.extend(notes + prepared.warnings)
+    for pos, reason in prepared.skipped.items():
+        result.set_row(pos, "skipped", message=reason)
+    todo = prepared.sendable_positions
+    for pos in todo:
+        result.set_row(pos, "skipped", message="dry run: not sent" if dry_run else NOT_SENT)
+    if dry_run:
+        result.preview = [b.members for b in _take(prepared.batches(batch_size), 3)]
+        return result
+
+    started = time.monotonic()
+    jrnl = None
+    if journal is not None:
+        records = Journal.read(journal)
+        state = replay(records, event_key, prepared.keys)
+        jrnl = Journal(journal)
+        result.journal = str(journal)
+        if not records:
+            jrnl.write({"kind": "run", "event_key": event_key, "rows": len(prepared.keys),
+                        "contact_key": str(contact_key), "time": time.time()}, durable=True)
+        for pos, (eid, rid) in state.queued.items():
+            result.set_row(pos, "queued", event_instance_id=eid, request_id=rid, message="queued in an earlier run")
+        if state.queued or state.in_doubt:
+            result.warnings.append(f"resumed from {journal}: {len(state.queued)} rows already queued, "
+                                   f"{len(state.in_doubt)} in doubt (checked before resending)")
+    runner = Runner(conn, event_key, prepared, result, concurrency=concurrency, batch_size=batch_size,
+                    journal=jrnl, progress=progress, max_seconds=max_seconds)
+    if journal is not None:
+        runner.claimed |= state.known_ids
+        in_doubt = sorted(state.in_doubt)
+        if in_doubt:
+            _settle_in_doubt(runner, in_doubt)
+        todo = [p for p in todo if result.status[p] not in ("queued", "unknown")]
+
+    def retry(res: EntryResult, **options: Any) -> None:
+        again = Runner(conn, event_key, prepared, res, concurrency=options.get("concurrency", concurrency),
+                       batch_size=batch_size, journal=jrnl, progress=options.get("progress", progress),
+                       max_seconds=max_seconds)
+        t0 = time.monotonic()
+        res.interrupted = False
+        unknown = res.positions(["unknown"])
+        if unknown:
+            _settle_in_doubt(again, unknown)
+        targets = [p for p, s in enumerate(res.status) if s in ("not_queued", "failed")
+                   or (s == "skipped" and res.message[p] == NOT_SENT)]
+        again.run(targets)
+        res.seconds += time.monotonic() - t0
+
+    result._retry = retry
+    try:
+        runner.run(todo)
+    finally:
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _settle_in_doubt(runner: Runner, positions: list[int]) -> None:
+    """Reconcile rows whose fate is unknown; found ones become queued, the rest are left to send."""
+    keys = runner.prepared.keys
+    out = BatchOutcome(BatchRecord(-1, len(positions)), [])
+    found = find_queued(runner.conn, runner.event_key, [keys[p] for p in positions], runner.claimed,
+                        runner._claimed_lock, out)
+    res = runner.result
+    res.requests += out.requests
+    res.reconciliations += 1
+    if found is None:
+        for p in positions:
+            res.set_row(p, "unknown", message="fate unknown and the status endpoint could not be read; not resent")
+        return
+    rows = []
+    for p, item in zip(positions, found, strict=True):
+        if item is not None:
+            res.set_row(p, "queued", event_instance_id=item.get("eventInstanceId"), request_id=item.get("requestId"),
+                        message="found queued by the status endpoint")
+            rows.append([p, "queued", item.get("eventInstanceId"), item.get("requestId")])
+        else:
+            res.set_row(p, "skipped", message=NOT_SENT)
+    if runner.journal:
+        runner.journal.write({"kind": "reconciled", "run": runner.run_id, "rows": rows,
+                              "not_found": [p for p, item in zip(positions, found, strict=True) if item is None]})
+
+
+def _take(iterator, n: int) -> list:
+    out = []
+    for item in iterator:
+        out.append(item)
+        if len(out) >= n:
+            break
+    return out

@@ -1,0 +1,232 @@
+"""``EntryResult``: what happened to every input row of one journey entry run.
+
+The per-row state is kept in plain lists (one slot per input position) so a run of 100,000
+rows is cheap to update; :meth:`EntryResult.to_frame` builds the pandas table on demand. The
+text and HTML reprs are bounded (summary, errors first, then the first rows), so notebooks,
+nbval, nbconvert and terminals all show a small table without widgets.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS"]
+
+STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
+ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
+BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
+MAX_RAW_ANSWERS = 50
+HTML_ROWS = 20
+
+
+@dataclass
+class BatchRecord:
+    """One batch as sent: its answer, attempts and time."""
+
+    number: int
+    size: int
+    request_id: str | None = None
+    http_status: int | None = None
+    attempts: int = 0
+    seconds: float = 0.0
+    outcome: str = "pending"   # queued / partial / not_queued / failed / unknown / resumed
+    message: str | None = None
+
+
+@dataclass
+class EntryResult:
+    """Per-row outcome of ``df.sfmc.enter_journey(...)`` (or ``%%journey_enter``)."""
+
+    event_key: str
+    index: pd.Index
+    contact_keys: list
+    status: list = field(default_factory=list)
+    event_instance_id: list = field(default_factory=list)
+    errorcode: list = field(default_factory=list)
+    message: list = field(default_factory=list)
+    request_id: list = field(default_factory=list)
+    batch: list = field(default_factory=list)
+    attempts: list = field(default_factory=list)
+    batch_records: list[BatchRecord] = field(default_factory=list)
+    raw: list = field(default_factory=list, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+    throttled_waits: int = 0
+    throttled_seconds: float = 0.0
+    reconciliations: int = 0
+    concurrency: int = 0           # batches in flight allowed at the start
+    lowest_concurrency: int = 0    # the least it was lowered to by throttling
+    seconds: float = 0.0
+    dry_run: bool = False
+    interrupted: bool = False
+    preview: list = field(default_factory=list, repr=False)
+    journal: str | None = None
+    _retry: Callable[..., Any] | None = field(default=None, repr=False)
+    _listeners: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.contact_keys)
+        for name in ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts"):
+            if not getattr(self, name):
+                setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
+
+    # -- building --------------------------------------------------------------------------
+
+    def set_row(self, pos: int, status: str, *, event_instance_id=None, errorcode=None, message=None,
+                request_id=None, batch=None, attempts=None) -> None:
+        self.status[pos] = status
+        self.event_instance_id[pos] = event_instance_id
+        self.errorcode[pos] = errorcode
+        self.message[pos] = message
+        self.request_id[pos] = request_id
+        if batch is not None:
+            self.batch[pos] = batch
+        if attempts is not None:
+            self.attempts[pos] = attempts
+
+    def add_raw(self, answer: Any) -> None:
+        if len(self.raw) < MAX_RAW_ANSWERS:
+            self.raw.append(answer)
+
+    def on_change(self, listener: Callable[[EntryResult], None]) -> None:
+        """Call ``listener(self)`` after :meth:`retry` updates this result (the widget panel uses it)."""
+        self._listeners.append(listener)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.contact_keys)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(self.status)
+        return {s: c.get(s, 0) for s in STATUSES}
+
+    @property
+    def ok(self) -> bool:
+        """True when every row that could be sent is queued."""
+        counts = self.counts
+        return counts["not_queued"] == counts["failed"] == counts["unknown"] == 0 and not self.interrupted
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Counts by status and the run's figures (batches, requests, retries, waits, speed)."""
+        counts = self.counts
+        sent = counts["queued"] + counts["not_queued"]
+        return {
+            "rows": len(self), **counts,
+            "batches": len(self.batch_records), "requests": self.requests, "retries": self.retries,
+            "throttled_waits": self.throttled_waits, "throttled_seconds": round(self.throttled_seconds, 3),
+            "reconciliations": self.reconciliations, "concurrency": self.concurrency,
+            "lowest_concurrency": self.lowest_concurrency, "seconds": round(self.seconds, 3),
+            "contacts_per_second": round(sent / self.seconds, 1) if self.seconds > 0 else None,
+            "dry_run": self.dry_run, "interrupted": self.interrupted,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per input row, the input index kept."""
+        frame = pd.DataFrame({
+            "contactKey": pd.array(self.contact_keys, dtype=object),
+            "status": pd.Categorical(self.status, categories=list(STATUSES)),
+            "eventInstanceId": pd.array(self.event_instance_id, dtype=object),
+            "errorcode": pd.array(self.errorcode, dtype="Int64"),
+            "message": pd.array(self.message, dtype=object),
+            "requestId": pd.array(self.request_id, dtype=object),
+            "batch": pd.array(self.batch, dtype="Int64"),
+            "attempts": pd.array(self.attempts, dtype="Int64"),
+        }, index=self.index)
+        return frame
+
+    def errors(self) -> pd.DataFrame:
+        """The rows that did not queue, with their reason."""
+        frame = self.to_frame()
+        return frame[frame["status"] != "queued"]
+
+    @property
+    def batches(self) -> pd.DataFrame:
+        """One row per batch: requestId, size, HTTP status, attempts, seconds."""
+        rows = [[b.number, b.request_id, b.size, b.http_status, b.attempts, round(b.seconds, 3), b.outcome,
+                 b.message] for b in self.batch_records]
+        frame = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+        return frame.astype({"httpStatus": "Int64"})
+
+    def positions(self, statuses: Iterable[str]) -> list[int]:
+        wanted = set(statuses)
+        return [i for i, s in enumerate(self.status) if s in wanted]
+
+    # -- acting ----------------------------------------------------------------------------
+
+    def retry(self, **options: Any) -> EntryResult:
+        """Send again only the rows that did not queue (``unknown`` ones are reconciled first).
+
+        Updates this result in place and returns it. Rows skipped for bad input are not resent:
+        fix the data and run again.
+        """
+        if self._retry is None:
+            raise RuntimeError("this result cannot be retried (it was not made by a live run)")
+        self._retry(self, **options)
+        for listener in list(self._listeners):
+            listener(self)
+        return self
+
+    def show(self):
+        """The ipywidgets panel (summary, errors, all rows, raw answers, retry and save)."""
+        from .widgets import ResultPanel
+
+        return ResultPanel(self)
+
+    # -- reprs -----------------------------------------------------------------------------
+
+    def headline(self) -> str:
+        counts = self.counts
+        parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in STATUSES if counts[s]]
+        kind = "dry run" if self.dry_run else "entry"
+        state = " INTERRUPTED" if self.interrupted else ""
+        speed = self.summary["contacts_per_second"]
+        tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
+        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: " + ", ".join(parts or ["none"])
+                + f"; {len(self.batch_records)} batches, {self.requests} requests, {self.retries} retries" + tail)
+
+    def __repr__(self) -> str:
+        lines = [self.headline()]
+        if self.throttled_waits:
+            lines.append(f"throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited")
+        lines.extend(f"warning: {w}" for w in self.warnings[:5])
+        errs = self.errors()
+        if len(errs):
+            shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
+            lines.append(f"{len(errs):,} rows did not queue" + (" (first 10):" if len(errs) > 10 else ":"))
+            lines.append(shown.to_string(max_colwidth=60))
+        if self.interrupted:
+            lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        counts = self.counts
+        colours = {"queued": "#1b7f3b", "not_queued": "#b3261e", "failed": "#b3261e", "unknown": "#b26a00",
+                   "skipped": "#555"}
+        badges = " ".join(
+            f'<span style="color:{colours[s]};font-weight:{"bold" if counts[s] and s != "queued" else "normal"}">'
+            f"{counts[s]:,} {s.replace('_', ' ')}</span>" for s in STATUSES)
+        out = [f'<div class="sfmc-entry-result"><p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
+        for w in self.warnings[:5]:
+            out.append(f"<p>⚠ {html.escape(w)}</p>")
+        errs = self.errors()
+        if len(errs):
+            out.append(f"<p>Rows that did not queue ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
+            out.append(errs.head(HTML_ROWS).to_html(max_cols=9, notebook=False))
+        out.append(f"<p>First rows (of {len(self):,}):</p>")
+        out.append(self.to_frame().head(HTML_ROWS).to_html(notebook=False))
+        out.append("</div>")
+        return "\n".join(out)
+
+    def raw_json(self, limit: int = 5) -> str:
+        return json.dumps(self.raw[:limit], indent=2, default=str)

@@ -1,0 +1,373 @@
+"""The submission engine against the sandbox over real HTTP.
+
+Each fault test asserts from the sandbox's own state that every contact entered exactly once and
+that every input row ends with a status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+import sfmc_nb
+from sfmc_nb.client import RetryPolicy
+from sfmc_nb.entry import NOT_SENT, enter_journey
+from sfmc_nb.errors import ValidationError
+
+FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
+
+
+def contacts(n, prefix="c", start=0):
+    return pd.DataFrame({
+        "SubscriberKey": [f"{prefix}-{i:05d}" for i in range(start, start + n)],
+        "Email": [f"{prefix}{i}@example.com" for i in range(start, start + n)],
+        "FirstName": ["Ann", "Bo", None, "Cy"] * (n // 4) + ["Di"] * (n % 4),
+    }, index=pd.RangeIndex(1000, 1000 + n, name="row"))
+
+
+def fast_conn(sb):
+    conn = sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
+    return conn
+
+
+def assert_exactly_once(sb, df, res, key="SubscriberKey"):
+    counts = sb.entry_counts(sb.event_key)
+    assert set(counts) == set(df[key]), "every contact entered"
+    assert max(counts.values()) == 1, f"entered twice: {[k for k, v in counts.items() if v > 1][:5]}"
+    frame = res.to_frame()
+    assert len(frame) == len(df) and frame["status"].notna().all()
+    assert (frame["status"] == "queued").all(), frame[frame["status"] != "queued"].head()
+    assert frame.index.equals(df.index)
+
+
+def test_enters_every_row_once_with_per_row_results(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(250)
+    res = enter_journey(df, sandbox.event_key, data=["Email", "FirstName"], connection=conn)
+    assert_exactly_once(sandbox, df, res)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId",
+                                   "batch", "attempts"]
+    assert frame["eventInstanceId"].notna().all() and frame["requestId"].nunique() == 3
+    assert sorted(frame["batch"].unique().tolist()) == [0, 1, 2]
+    assert res.summary["queued"] == 250 and res.summary["batches"] == 3 and res.summary["requests"] == 3
+    first = sandbox.entries(sandbox.event_key)[0]
+    assert first["data"] == {"Email": "c0@example.com", "FirstName": "Ann"}
+    nulls = [e for e in sandbox.entries(sandbox.event_key) if e["contactKey"] == "c-00002"]
+    assert nulls[0]["data"]["FirstName"] is None
+
+
+def test_429_with_retry_after_header_pauses_and_enters_once(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(retry_after=0.2)
+    sandbox.inject("429", count=5)
+    df = contacts(400)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=4)
+    assert_exactly_once(sandbox, df, res)
+    assert res.throttled_waits >= 5 and res.throttled_seconds >= 0.2
+
+
+def test_429_with_only_a_body_backs_off_and_enters_once(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(rate_limit=10, rate_limit_style="body")
+    sandbox.inject("429-body", count=3)
+    df = contacts(1500)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=8)
+    assert_exactly_once(sandbox, df, res)
+    assert sandbox.stats["throttled"] >= 1 and res.throttled_waits >= 1
+
+
+def test_5xx_is_reconciled_then_resent_once(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(error_rate=0.25)
+    df = contacts(1000)
+    res = enter_journey(df, sandbox.event_key, connection=conn)
+    assert_exactly_once(sandbox, df, res)
+    assert sandbox.stats["server_errors"] >= 1 and res.retries >= 1 and res.reconciliations >= 1
+
+
+def test_token_expiry_mid_run_is_invisible(sandbox):
+    conn = fast_conn(sandbox)
+    expired = []
+
+    def expire_twice(event):
+        if event.kind == "batch" and event.batches_done in (2, 5):
+            sandbox.expire_tokens()
+            expired.append(event.batches_done)
+
+    df = contacts(800)
+    res = enter_journey(df, sandbox.event_key, connection=conn, progress=expire_twice, concurrency=2)
+    assert_exactly_once(sandbox, df, res)
+    assert expired == [2, 5] and sandbox.stats["token_requests"] >= 3
+
+
+def test_lost_answers_are_reconciled_not_resent(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(lost_answer_rate=0.3)
+    df = contacts(600)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=4)
+    assert_exactly_once(sandbox, df, res)
+    assert sandbox.stats["lost_answers"] >= 1 and res.reconciliations >= sandbox.stats["lost_answers"]
+
+
+def test_dropped_before_processing_is_resent_once(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.inject("drop", count=2)
+    df = contacts(300)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=2)
+    assert_exactly_once(sandbox, df, res)
+    assert res.reconciliations >= 2
+
+
+def test_duplicate_keys_across_batches_with_lost_answers_enter_as_often_as_given(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(lost_answer_rate=0.4)
+    df = pd.concat([contacts(150), contacts(150)], ignore_index=True)
+    with pytest.warns(UserWarning, match="[Dd]uplicate"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
+    counts = sandbox.entry_counts(sandbox.event_key)
+    assert set(counts.values()) == {2} and len(counts) == 150
+    assert (res.to_frame()["status"] == "queued").all()
+
+
+def test_request_quota_forces_concurrency_down_and_all_enter(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(rate_limit=10, rate_limit_style="header", retry_after=0.3, latency=0.02)
+    df = contacts(3000)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=8)
+    assert_exactly_once(sandbox, df, res)
+    assert res.concurrency == 8 and res.lowest_concurrency < 8
+    assert res.throttled_waits >= 1
+
+
+def test_failures_past_the_budget_end_failed_and_retry_finishes_them(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.inject("500", count=6)        # one batch fails every attempt
+    df = contacts(150)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=1)
+    assert res.counts["failed"] == 100 and res.counts["queued"] == 50
+    assert "failed attempts" in res.errors()["message"].iloc[0]
+    res.retry()
+    assert_exactly_once(sandbox, df, res)
+
+
+def test_unknown_when_status_cannot_be_read_then_retry_reconciles_without_resending(sandbox, monkeypatch):
+    conn = fast_conn(sandbox)
+    df = contacts(40)
+    sandbox.inject("lost-answer", count=1)
+    monkeypatch.setattr(conn, "batch_status", _failing_status)   # the status endpoint is down too
+    res = enter_journey(df, sandbox.event_key, connection=conn)
+    assert res.counts["unknown"] == 40 and sandbox.entry_counts(sandbox.event_key).total() == 40
+    assert "not resent" in res.errors()["message"].iloc[0]
+    monkeypatch.undo()                                           # the status endpoint is back
+    res.retry()
+    assert_exactly_once(sandbox, df, res)
+    assert sandbox.stats["batches_accepted"] == 1
+
+
+def _failing_status(**kwargs):
+    raise sfmc_nb.ServerError(status=503, method="GET", path="/interaction/v1/async/events/status")
+
+
+def test_interrupted_run_resumes_from_its_journal(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    sandbox.configure(latency=0.02)
+    journal = tmp_path / "run.jsonl"
+    df = contacts(2000)
+
+    def interrupt(event):
+        if event.kind == "batch" and event.batches_done == 5:
+            raise KeyboardInterrupt
+
+    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, progress=interrupt, concurrency=4)
+    assert res.interrupted
+    counts = res.counts
+    assert 0 < counts["queued"] < 2000 and counts["skipped"] > 0
+    assert sum(counts.values()) == 2000
+    assert set(res.to_frame()["message"][res.to_frame()["status"] == "skipped"]) == {NOT_SENT}
+    entered_before = sandbox.entry_counts(sandbox.event_key).total()
+    assert entered_before == counts["queued"]
+
+    again = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, concurrency=4)
+    assert_exactly_once(sandbox, df, again)
+    assert any("resumed" in w for w in again.warnings)
+    assert again.summary["batches"] < 20
+
+
+def test_interrupted_run_can_be_finished_with_retry(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(1000)
+
+    def interrupt(event):
+        if event.kind == "batch" and event.batches_done == 3:
+            raise KeyboardInterrupt
+
+    res = enter_journey(df, sandbox.event_key, connection=conn, progress=interrupt, concurrency=2)
+    assert res.interrupted and res.counts["queued"] < 1000
+    res.retry(progress=None)             # the interrupting callback stays behind
+    assert_exactly_once(sandbox, df, res)
+    assert not res.interrupted
+
+
+KILLED_RUN = textwrap.dedent("""
+    import sys, pandas as pd, sfmc_nb
+    from sfmc_nb.entry import enter_journey
+    auth, cid, secret, event, journal = sys.argv[1:6]
+    conn = sfmc_nb.connect(auth_base_url=auth, client_id=cid, client_secret=secret, set_default=False)
+    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
+    def tick(event):
+        if event.kind == "batch":
+            print("batch", event.batches_done, flush=True)
+    enter_journey(df, event, connection=conn, journal=journal, progress=tick, concurrency=4)
+    print("finished", flush=True)
+""")
+
+
+def test_run_killed_with_sigkill_resumes_from_its_journal(sandbox, tmp_path):
+    sandbox.configure(latency=0.05)
+    journal = tmp_path / "killed.jsonl"
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN)
+    proc = subprocess.Popen([sys.executable, str(script), sandbox.auth_base_url, sandbox.client_id,
+                             sandbox.client_secret, sandbox.event_key, str(journal)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        seen = 0
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if line.startswith("batch"):
+                seen = int(line.split()[1])
+                if seen >= 6:
+                    break
+            elif not line:
+                break
+        assert seen >= 6, proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    time.sleep(0.2)
+    before = sandbox.entry_counts(sandbox.event_key).total()
+    assert 0 < before < 3000
+    records = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    assert records[0]["kind"] == "run" and any(r["kind"] == "sent" for r in records)
+
+    sandbox.configure(latency=0.0)
+    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
+    conn = fast_conn(sandbox)
+    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal)
+    assert_exactly_once(sandbox, df, res)
+
+
+def test_journal_of_another_input_is_refused(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    journal = tmp_path / "j.jsonl"
+    enter_journey(contacts(10), sandbox.event_key, connection=conn, journal=journal)
+    with pytest.raises(ValidationError, match="journal"):
+        enter_journey(contacts(12), sandbox.event_key, connection=conn, journal=journal)
+    with pytest.raises(ValidationError, match="journal"):
+        enter_journey(contacts(10, prefix="z"), sandbox.event_key, connection=conn, journal=journal)
+
+
+# --------------------------------------------------------------------------- validation and input
+
+
+def test_unknown_event_key_is_refused_before_sending(sandbox):
+    conn = fast_conn(sandbox)
+    with pytest.raises(ValidationError, match="not found"):
+        enter_journey(contacts(5), "No-Such-Event", connection=conn)
+    assert sandbox.stats["batches_accepted"] == 0
+
+
+def test_draft_only_event_is_refused_with_the_fix(sandbox):
+    conn = fast_conn(sandbox)
+    with pytest.raises(ValidationError, match="Published"):
+        enter_journey(contacts(5), sandbox.draft_event_key, connection=conn)
+
+
+def test_event_shared_by_too_many_journeys_is_refused(sandbox):
+    conn = fast_conn(sandbox)
+    with pytest.raises(ValidationError, match="at most 10"):
+        enter_journey(contacts(5), sandbox.shared_event_key, connection=conn)
+
+
+def test_data_column_missing_from_the_entry_data_extension_is_named(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(5).assign(Shoe="42")
+    with pytest.raises(ValidationError, match="Shoe") as info:
+        enter_journey(df, sandbox.event_key, data="all", connection=conn)
+    assert "FirstName" in str(info.value)
+    assert sandbox.stats["batches_accepted"] == 0
+
+
+def test_text_too_long_for_its_column_skips_the_row(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(8)
+    df.loc[1003, "FirstName"] = "x" * 51
+    res = enter_journey(df, sandbox.event_key, data=["Email", "FirstName"], connection=conn)
+    frame = res.to_frame()
+    assert frame.loc[1003, "status"] == "skipped" and "50" in frame.loc[1003, "message"]
+    assert res.counts["queued"] == 7 and "c-00003" not in sandbox.entry_counts(sandbox.event_key)
+
+
+def test_blank_keys_are_skipped_and_bad_emails_not_queued(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(6)
+    df.loc[1001, "SubscriberKey"] = "  "
+    df.loc[1002, "SubscriberKey"] = None
+    df.loc[1004, "Email"] = "not-an-email"
+    res = enter_journey(df, sandbox.event_key, data=["Email"], connection=conn)
+    frame = res.to_frame()
+    assert list(frame["status"]) == ["queued", "skipped", "skipped", "queued", "not_queued", "queued"]
+    assert frame.loc[1004, "errorcode"] is not pd.NA and frame.loc[1004, "message"]
+    assert len(res.errors()) == 3
+    assert sandbox.entry_counts(sandbox.event_key).total() == 3
+
+
+def test_dry_run_sends_nothing_and_previews_payloads(sandbox):
+    conn = fast_conn(sandbox)
+    res = enter_journey(contacts(250), sandbox.event_key, data=["Email"], connection=conn, dry_run=True)
+    assert res.dry_run and sandbox.stats["batches_accepted"] == 0
+    assert len(res.preview) == 3 and len(res.preview[0]) == 100
+    assert res.preview[0][0] == {"contactKey": "c-00000", "data": {"Email": "c0@example.com"}}
+    assert "dry run" in repr(res)
+
+
+def test_contact_key_defaults_to_subscriber_key_and_bad_options_are_clear(sandbox):
+    conn = fast_conn(sandbox)
+    df = pd.DataFrame({"contactkey": ["a", "b"]})
+    res = enter_journey(df, sandbox.event_key, connection=conn)
+    assert res.counts["queued"] == 2
+    with pytest.raises(ValidationError, match="contact_key"):
+        enter_journey(pd.DataFrame({"Id": ["a"]}), sandbox.event_key, connection=conn)
+    with pytest.raises(ValidationError, match="concurrency"):
+        enter_journey(df, sandbox.event_key, connection=conn, concurrency=0)
+
+
+def test_default_connection_is_used(sandbox):
+    sfmc_nb.connect(sandbox=sandbox)
+    res = enter_journey(contacts(3), sandbox.event_key)
+    assert res.counts["queued"] == 3
+
+
+def test_result_reprs_are_bounded_and_name_the_errors(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(300)
+    df.loc[1010:1040, "Email"] = "broken"
+    res = enter_journey(df, sandbox.event_key, data=["Email"], connection=conn)
+    text = repr(res)
+    assert "269 queued" in text and "31 not queued" in text and "first 10" in text
+    html = res._repr_html_()
+    assert html.count("<tr") < 60 and "not queued" in html
+    assert len(res.batches) == 3 and set(res.batches["httpStatus"]) == {202}
