@@ -1,0 +1,50 @@
+"""``python -m sfmc_nb.sandbox`` / ``sfmc-sandbox``: run the sandbox in the foreground until Ctrl-C.
+
+Prints the settings a client needs (as SFMC_* lines a shell or .env can take), so a second terminal or a
+notebook can point at it without the Python API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from . import start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sfmc-sandbox", description="Local Marketing Cloud emulator (127.0.0.1).")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the demo tenant and of the faults")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every REST answer")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535 or args.latency < 0:
+        parser.error("--port must be 0..65535 and --latency >= 0")
+
+    done = threading.Event()
+    try:  # `kill` stops it as cleanly as Ctrl-C
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
+    except ValueError:  # not the main thread: Ctrl-C / KeyboardInterrupt only
+        pass
+    sb = start(seed=args.seed, port=args.port, latency=args.latency)
+    try:
+        print(f"SFMC sandbox running at {sb.auth_base_url}", flush=True)
+        print(f"SFMC_AUTH_BASE_URL={sb.auth_base_url}")
+        print(f"SFMC_CLIENT_ID={sb.client_id}")
+        print(f"SFMC_CLIENT_SECRET={sb.client_secret}")
+        print(f"SFMC_ACCOUNT_ID={sb.account_id}")
+        print(f"Demo event key: {sb.event_key}   (Welcome Journey)")
+        print("Press Ctrl-C to stop.", flush=True)
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()
+        print("Sandbox stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Fault injection: latency, throttling, 5xx answers, lost answers, short-lived tokens.
+
+Every random decision comes from one ``random.Random(seed)``, drawn in a fixed order per request, so a run
+of sequential requests misbehaves the same way every time it is repeated with the same seed.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+DEFAULTS = {
+    "latency": 0.0,             # seconds added to every REST answer
+    "jitter": 0.0,              # plus uniform [0, jitter] seconds
+    "rate_limit": None,         # REST requests per sliding second before 429
+    "rate_limit_style": "header",  # "header": Retry-After + errorcode 50100; "body": errorcode 50200
+    "retry_after": 1,           # seconds announced by header-style 429s
+    "error_rate": 0.0,          # share of REST requests answered 500/503 without being carried out
+    "lost_answer_rate": 0.0,    # share of batch entries carried out, then the connection dropped
+    "token_lifetime": 1079,     # expires_in of issued tokens
+    "process_delay": 0.3,       # seconds before a queued member is processed (or errored)
+}
+NOT_FAULTS = ("process_delay",)  # kept by reset_faults(): a pace, not a fault
+KINDS = ("429", "429-body", "500", "503", "lost-answer", "drop")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do to one request: wait, answer a fault instead, and/or drop the answer afterwards."""
+
+    delay: float = 0.0
+    answer: str | None = None   # one of KINDS except "lost-answer": answer this without carrying out
+    lose_answer: bool = False   # carry the request out, then close the connection without answering
+
+
+def seconds_text(value: float) -> str:
+    """``1`` -> "1", ``0.2`` -> "0.2": whole seconds stay integers, fractions are written as decimals."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def seconds_value(value: float) -> int | float:
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+class Faults:
+    """Thread-safe fault settings plus the seeded generator and the rate limiter's window."""
+
+    def __init__(self, seed: int = 0, **options):
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+        self._window: collections.deque[float] = collections.deque()
+        self._injected: collections.deque[str] = collections.deque()
+        self._settings = dict(DEFAULTS)
+        self.configure(**options)
+
+    def __getattr__(self, name: str):
+        settings = self.__dict__.get("_settings", {})
+        if name in settings:
+            return settings[name]
+        raise AttributeError(name)
+
+    def settings(self) -> dict:
+        with self._lock:
+            return dict(self._settings)
+
+    def configure(self, **options) -> None:
+        """Change settings; unknown names raise TypeError, out-of-range values ValueError."""
+        for name, value in options.items():
+            _validate(name, value)
+        with self._lock:
+            self._settings.update(options)
+            if "rate_limit" in options:
+                self._window.clear()
+
+    def reset(self) -> None:
+        """Switch every fault off (the processing pace is kept) and forget pending injections."""
+        with self._lock:
+            for name, value in DEFAULTS.items():
+                if name not in NOT_FAULTS:
+                    self._settings[name] = value
+            self._injected.clear()
+            self._window.clear()
+
+    def inject(self, kind: str, count: int = 1) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose one of {', '.join(KINDS)}")
+        if not isinstance(count, int) or count < 0:
+            raise ValueError("count must be a whole number >= 0")
+        with self._lock:
+            self._injected.extend([kind] * count)
+
+    def plan(self, is_batch: bool) -> Plan:
+        """Decide the fate of one REST request (token requests never come here)."""
+        with self._lock:
+            s, rng = self._settings, self._rng
+            delay = float(s["latency"]) + (rng.uniform(0, s["jitter"]) if s["jitter"] else 0.0)
+            if is_batch and self._injected:
+                kind = self._injected.popleft()
+                if kind == "lost-answer":
+                    return Plan(delay, lose_answer=True)
+                return Plan(delay, answer=kind)
+            if s["rate_limit"] is not None:
+                now = time.monotonic()
+                while self._window and self._window[0] <= now - 1.0:
+                    self._window.popleft()
+                if len(self._window) >= s["rate_limit"]:
+                    return Plan(delay, answer="429" if s["rate_limit_style"] == "header" else "429-body")
+                self._window.append(now)
+            if s["error_rate"] and rng.random() < s["error_rate"]:
+                return Plan(delay, answer=rng.choice(("500", "503")))
+            lose = bool(is_batch and s["lost_answer_rate"] and rng.random() < s["lost_answer_rate"])
+            return Plan(delay, lose_answer=lose)
+
+
+def _validate(name: str, value) -> None:
+    if name not in DEFAULTS:
+        raise TypeError(f"unknown sandbox option {name!r}; known: {', '.join(DEFAULTS)}")
+    if name == "rate_limit_style":
+        if value not in ("header", "body"):
+            raise ValueError("rate_limit_style must be 'header' or 'body'")
+        return
+    if name == "rate_limit" and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ValueError(f"{name} must be a number")
+    if name in ("error_rate", "lost_answer_rate") and not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1")
+    if name in ("rate_limit", "token_lifetime") and value <= 0:
+        raise ValueError(f"{name} must be > 0")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0")

@@ -1,0 +1,284 @@
+"""Endpoint handlers and the route table: turn parsed HTTP requests into tenant calls and JSON/CSV answers.
+
+Kept free of socket code so the server module only deals with transport (framing, keep-alive, dropping
+connections) and this module only with what Marketing Cloud answers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from urllib.parse import unquote
+
+from . import catalog
+from .schema import parse_date
+from .tenant import ApiError, Tenant, iso, now_utc
+
+READ = ("journeys_read",)
+EXECUTE = ("journeys_execute",)
+READ_OR_EXECUTE = ("journeys_read", "journeys_execute")
+DE_READ = ("data_extensions_read",)
+BATCH_PATH = "/interaction/v1/async/events"
+HISTORY_COLUMNS = ("TransactionTime", "ContactKey", "Status", "DefinitionId", "DefinitionName", "ActivityType",
+                   "Message")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]          # parameter names lower-cased (the service ignores their case)
+    headers: dict[str, str]        # header names lower-cased
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    status: int
+    payload: object = None         # JSON-serialisable, or str for text answers
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop: bool = False             # close the connection without answering
+
+    def encode(self) -> bytes:
+        if isinstance(self.payload, str):
+            return self.payload.encode("utf-8")
+        return json.dumps(self.payload, ensure_ascii=False).encode("utf-8")
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def json_body(req: Request, allow_empty: bool = False) -> object:
+    """Strict JSON (no NaN/Infinity) from a request sent as application/json; 415 / 400 otherwise."""
+    if allow_empty and not req.body.strip():
+        return {}
+    media = req.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise ApiError(415, None, "Unsupported Media Type: send the body as Content-Type: application/json.")
+    try:
+        return json.loads(req.body.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, 10004, f"The request body is not valid JSON ({str(exc)[:120]}).") from None
+
+
+# ---- entry -------------------------------------------------------------------------------------------
+
+def batch_entry(t: Tenant, req: Request) -> Answer:
+    return Answer(202, t.enter_batch(json_body(req)))
+
+
+def single_entry(t: Tenant, req: Request) -> Answer:
+    return Answer(201, t.fire_event(json_body(req)))
+
+
+STATUS_FILTERS = {"requestid": "request_id", "eventinstanceid": "event_instance_id", "contactkey": "contact_key",
+                  "eventdefinitionkey": "event_key"}
+
+
+def batch_status(t: Tenant, req: Request) -> Answer:
+    q = req.query
+    wanted = {attr: q[name] for name, attr in STATUS_FILTERS.items() if q.get(name)}
+    kind = q.get("type", "").strip().lower()
+    if not wanted and not kind:
+        raise ApiError(400, 10002, "At least one of requestId, eventInstanceId, contactKey, eventDefinitionKey "
+                       "or type is required.")
+    if kind and kind not in ("queued", "processed", "errored"):
+        raise ApiError(400, 10005, "type must be queued, processed or errored.")
+    start = _moment(q.get("startdate"), "startDate") or now_utc() - timedelta(days=30)
+    end = _moment(q.get("enddate"), "endDate")
+    rows = [e for e in t.entry_rows() if e.request_id is not None
+            and all(getattr(e, attr) == value for attr, value in wanted.items())
+            and (not kind or e.status == kind) and e.created >= start and (end is None or e.created <= end)]
+    order_field, _, direction = q.get("$orderby", "").strip().partition(" ")
+    if order_field.lower() == "modifieddate":
+        rows.sort(key=_modified, reverse=direction.strip().lower() == "desc")
+    page, size, chunk = catalog.paged(rows, q, 50, 100)
+    items = []
+    for e in chunk:
+        item = {"requestId": e.request_id, "eventInstanceId": e.event_instance_id, "contactKey": e.contact_key,
+                "eventDefinitionKey": e.event_key, "status": e.status, "createdDate": iso(e.created),
+                "modifiedDate": iso(_modified(e))}
+        if e.status == "errored":
+            item["message"] = e.message
+        items.append(item)
+    return Answer(200, {"page": page, "pageSize": size, "count": len(rows), "items": items})
+
+
+def _modified(entry) -> datetime:
+    return entry.created if entry.status == "queued" else entry.due_wall
+
+
+def _moment(text: object, name: str) -> datetime | None:
+    if text in (None, ""):
+        return None
+    moment = parse_date(text) if isinstance(text, str) else None
+    if moment is None:
+        raise ApiError(400, 10003, f"{name} must be a date or date-time (ISO 8601).")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# ---- discovery ---------------------------------------------------------------------------------------
+
+def list_journeys(t: Tenant, req: Request) -> Answer:
+    rows = catalog.select_journeys(t, req.query)
+    page, size, chunk = catalog.paged(rows, req.query, 50, 50)
+    links = {"self": {"href": f"/interaction/v1/interactions?$page={page}&$pageSize={size}"}}
+    if page * size < len(rows):
+        links["next"] = {"href": f"/interaction/v1/interactions?$page={page + 1}&$pageSize={size}"}
+    return Answer(200, {"count": len(rows), "page": page, "pageSize": size, "links": links,
+                        "items": [catalog.journey_json(t, j) for j in chunk]})
+
+
+def journey_by_id(t: Tenant, req: Request) -> Answer:
+    journey = catalog.find_journey(t, req.params["ident"], False, req.query.get("versionnumber"))
+    return Answer(200, catalog.journey_json(t, journey))
+
+
+def journey_by_key(t: Tenant, req: Request) -> Answer:
+    journey = catalog.find_journey(t, req.params["ident"], True, req.query.get("versionnumber"))
+    return Answer(200, catalog.journey_json(t, journey))
+
+
+def list_events(t: Tenant, req: Request) -> Answer:
+    rows = list(t.content.events.values())
+    page, size, chunk = catalog.paged(rows, req.query, 50, 100)
+    return Answer(200, {"count": len(rows), "page": page, "pageSize": size,
+                        "items": [catalog.event_json(t, e) for e in chunk]})
+
+
+def event_by_id(t: Tenant, req: Request) -> Answer:
+    return Answer(200, catalog.event_json(t, catalog.find_event(t, req.params["ident"], False)))
+
+
+def event_by_key(t: Tenant, req: Request) -> Answer:
+    return Answer(200, catalog.event_json(t, catalog.find_event(t, req.params["ident"], True)))
+
+
+def de_fields(t: Tenant, req: Request) -> Answer:
+    return Answer(200, catalog.fields_json(t, req.params["ident"]))
+
+
+# ---- membership, exit, history -----------------------------------------------------------------------
+
+def membership(t: Tenant, req: Request) -> Answer:
+    body = json_body(req)
+    keys = body.get("ContactKeyList") if isinstance(body, dict) else None
+    if not isinstance(keys, list) or not 1 <= len(keys) <= 50:
+        raise ApiError(400, 10005, "ContactKeyList must be an array of 1 to 50 contact keys.")
+    if not all(isinstance(k, str) and k.strip() for k in keys):
+        raise ApiError(400, 10001, "Every entry of ContactKeyList must be a non-blank string.")
+    found, missing = [], []
+    for key in dict.fromkeys(keys):
+        slots = t.memberships(key)
+        found += [{"contactKey": key, "definitionKey": k, "version": v} for k, v in slots]
+        if not slots:
+            missing.append(key)
+    return Answer(200, {"results": {"contactMemberships": found, "contactsNotFound": missing}})
+
+
+def _exit_items(req: Request) -> list[dict]:
+    body = json_body(req)
+    if not isinstance(body, list) or not 1 <= len(body) <= 50:
+        raise ApiError(400, 10005, "The body must be a JSON array of 1 to 50 "
+                       "{ContactKey, DefinitionKey, Versions} objects.")
+    for item in body:
+        if not isinstance(item, dict):
+            raise ApiError(400, 10001, "Each item must be an object with ContactKey, DefinitionKey and Versions.")
+        for name in ("ContactKey", "DefinitionKey"):
+            if not isinstance(item.get(name), str) or not item[name].strip():
+                raise ApiError(400, 10002, f"{name} is required in every item.")
+        versions = item.get("Versions")
+        if versions is not None and (not isinstance(versions, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in versions)):
+            raise ApiError(400, 10001, "Versions must be an array of journey version numbers.")
+    return body
+
+
+def contact_exit(t: Tenant, req: Request) -> Answer:
+    return Answer(202, t.contact_exit(_exit_items(req)))
+
+
+def exit_status(t: Tenant, req: Request) -> Answer:
+    return Answer(200, t.exit_status(_exit_items(req)))
+
+
+def history(t: Tenant, req: Request) -> Answer:
+    if req.headers.get("x-direct-pipe", "").strip().lower() != "true":
+        raise ApiError(400, 10002, "This download needs the header x-direct-pipe: true.")
+    body = json_body(req, allow_empty=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, 10004, "The request body must be a JSON object of filters.")
+    start, end = _moment(body.get("start"), "start"), _moment(body.get("end"), "end")
+    lists = {}
+    for name, column in (("contactKeys", "ContactKey"), ("definitionIds", "DefinitionId"),
+                         ("statuses", "Status"), ("activityTypes", "ActivityType")):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ApiError(400, 10001, f"{name} must be an array of strings.")
+        lists[column] = {v.lower() for v in value}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for row in t.history_rows():
+        moment = row["TransactionTime"]
+        if (start and moment < start) or (end and moment > end):
+            continue
+        if any(str(row[column]).lower() not in allowed for column, allowed in lists.items()):
+            continue
+        writer.writerow([iso(moment)] + [row[c] for c in HISTORY_COLUMNS[1:]])
+    return Answer(200, out.getvalue(), "text/csv; charset=utf-8")
+
+
+# ---- routing -------------------------------------------------------------------------------------------
+
+LITERAL = {
+    BATCH_PATH: {"POST": (batch_entry, EXECUTE)},
+    "/interaction/v1/async/events/status": {"GET": (batch_status, READ_OR_EXECUTE)},
+    "/interaction/v1/events": {"POST": (single_entry, EXECUTE)},
+    "/interaction/v1/interactions": {"GET": (list_journeys, READ)},
+    "/interaction/v1/interactions/contactmembership": {"POST": (membership, READ)},
+    "/interaction/v1/interactions/contactexit": {"POST": (contact_exit, EXECUTE)},
+    "/interaction/v1/interactions/contactexit/status": {"POST": (exit_status, READ_OR_EXECUTE)},
+    "/interaction/v1/interactions/journeyhistory/download": {"POST": (history, READ)},
+    "/interaction/v1/eventdefinitions": {"GET": (list_events, READ)},
+}
+PATTERNS = [
+    (re.compile(r"^/interaction/v1/interactions/key:(?P<ident>[^/]+)$", re.I), {"GET": (journey_by_key, READ)}),
+    (re.compile(r"^/interaction/v1/interactions/(?P<ident>[^/]+)$", re.I), {"GET": (journey_by_id, READ)}),
+    (re.compile(r"^/interaction/v1/eventdefinitions/key:(?P<ident>[^/]+)$", re.I), {"GET": (event_by_key, READ)}),
+    (re.compile(r"^/interaction/v1/eventdefinitions/(?P<ident>[^/]+)$", re.I), {"GET": (event_by_id, READ)}),
+    (re.compile(r"^/data/v1/customobjects/(?P<ident>[^/]+)/fields$", re.I), {"GET": (de_fields, DE_READ)}),
+]
+
+
+def route(req: Request):
+    """(handler, scopes) for the request, filling ``req.params``; ApiError 404 or 405 when there is none."""
+    path = req.path.rstrip("/") or "/"
+    methods = LITERAL.get(path.lower())
+    if methods is None:
+        for pattern, candidates in PATTERNS:
+            match = pattern.match(path)
+            if match:
+                req.params = {k: unquote(v) for k, v in match.groupdict().items()}
+                methods = candidates
+                break
+    if methods is None:
+        raise ApiError(404, 30000, f"Resource not found: {req.method} {req.path}")
+    if req.method not in methods:
+        raise MethodNotAllowed(sorted(methods))
+    return methods[req.method]
+
+
+class MethodNotAllowed(ApiError):
+    def __init__(self, allowed: list[str]):
+        super().__init__(405, None, f"Method not allowed here; use {', '.join(allowed)}.")
+        self.allowed = allowed
