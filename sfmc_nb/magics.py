@@ -526,8 +526,10 @@ class SfmcMagics(Magics, Configurable):
             if "SFMC_SUBDOMAIN" not in text or "SFMC_CLIENT_SECRET" not in text:
                 text += f"; {SETUP_HINT}"
             raise UsageError(f"%sfmc_auth: {text}") from None
-        if conn.sandbox is not None:
-            self._own_sandboxes.append(conn)
+        for previous in self._own_sandboxes:  # a new login replaces the sandbox an earlier one started
+            previous.close()
+            previous.sandbox.stop()
+        self._own_sandboxes = [conn] if conn.sandbox is not None else []
         return conn
 
     def _status(self) -> AuthStatus:

@@ -153,6 +153,17 @@ def test_auth_sandbox_flag_status_and_logout(ip, no_prompt, capsys):
     assert "run %sfmc_auth first" in usage_error(ip.run_line_magic, "sfmc_journeys", "")
 
 
+def test_logging_in_again_stops_the_sandbox_the_first_login_started(ip, no_prompt):
+    first = ip.run_line_magic("sfmc_auth", "--sandbox")
+    second = ip.run_line_magic("sfmc_auth", "--sandbox")
+    try:
+        assert not first.sandbox.running and first.closed
+        assert second.sandbox.running and sfmc_nb.default_connection() is second
+    finally:
+        ip.run_line_magic("sfmc_auth", "--logout")
+    assert not second.sandbox.running
+
+
 def test_auth_uses_the_sandbox_when_sfmc_sandbox_is_set(ip, monkeypatch, no_prompt):
     monkeypatch.setenv("SFMC_SANDBOX", "1")
     conn = ip.run_line_magic("sfmc_auth", "")
