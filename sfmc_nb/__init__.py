@@ -9,7 +9,7 @@ In a notebook: ``%load_ext sfmc_nb``, then ``%sfmc_auth`` and ``%%journey_enter`
 
 from __future__ import annotations
 
-from . import errors, sandbox
+from . import accessor, errors, sandbox  # noqa: F401 - importing accessor registers df.sfmc
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
 from .errors import (
     ApiError,

@@ -361,6 +361,7 @@ class Runner:
         self.run_id = int(time.time() * 1000)
         self._batches_done = 0
         self._batches_total = 0
+        self._rows_answered = 0
         self._started = time.monotonic()
 
     # -- progress ------------------------------------------------------------------------
@@ -369,10 +370,9 @@ class Runner:
         if self.progress is None:
             return
         elapsed = time.monotonic() - self._started
-        counts = self.result.counts
-        sent = counts["queued"] + counts["not_queued"]
-        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), counts, elapsed,
-                              sent / elapsed if elapsed > 0 and sent else None, wait_s, message)
+        sent = self._rows_answered  # by this run only: a retry's speed must not count earlier runs' rows
+        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), self.result.counts,
+                              elapsed, sent / elapsed if elapsed > 0 and sent else None, wait_s, message)
         try:
             self.progress(event)
         except Exception:  # a broken display must not break the run
@@ -462,6 +462,7 @@ class Runner:
         for raw in outcome.raw:
             res.add_raw(raw)
         attempts = outcome.record.attempts
+        self._rows_answered += sum(1 for row in outcome.rows if row.status in ("queued", "not_queued"))
         for row in outcome.rows:
             res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
                         message=row.message, request_id=row.request_id, attempts=attempts)

@@ -371,3 +371,14 @@ def test_result_reprs_are_bounded_and_name_the_errors(sandbox):
     html = res._repr_html_()
     assert html.count("<tr") < 60 and "not queued" in html
     assert len(res.batches) == 3 and set(res.batches["httpStatus"]) == {202}
+
+
+def test_accessor_enters_a_dataframe_after_a_plain_import(sandbox):
+    code = "import pandas as pd, sfmc_nb; assert hasattr(pd.DataFrame(), 'sfmc')"
+    import subprocess as sp
+    assert sp.run([sys.executable, "-c", code], timeout=60).returncode == 0
+    sfmc_nb.connect(sandbox=sandbox)
+    df = contacts(120)
+    res = df.sfmc.enter_journey(sandbox.event_key, data=["Email"], concurrency=2)
+    assert_exactly_once(sandbox, df, res)
+    assert [len(b) for b in df.sfmc.batches("SubscriberKey", size=50)] == [50, 50, 20]

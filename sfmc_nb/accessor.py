@@ -1,0 +1,47 @@
+"""The ``df.sfmc`` DataFrame accessor; importing this module (or ``sfmc_nb``) registers it."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from .batching import MAX_BATCH_SIZE, prepare
+from .entry import enter_journey
+from .results import EntryResult
+
+__all__ = ["SfmcAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("sfmc")
+class SfmcAccessor:
+    """Marketing Cloud journey entry for a DataFrame: ``df.sfmc.enter_journey(...)``, ``df.sfmc.batches(...)``.
+
+    pandas 3 builds a new accessor object on every ``df.sfmc`` access, so nothing may be stored on it
+    besides the DataFrame: every method computes from ``self._df`` and its arguments alone.
+    """
+
+    def __init__(self, pandas_obj: pd.DataFrame):
+        self._df = pandas_obj
+
+    def batches(self, contact_key: Hashable, data: Iterable[Hashable] | str | None = None,
+                size: int = MAX_BATCH_SIZE, **options: Any) -> Iterator[list[dict[str, Any]]]:
+        """Yield the ``members`` list of each batch-entry request, built lazily; nothing is sent.
+
+        ``options`` are those of :func:`sfmc_nb.batching.prepare` (``na``, ``duplicates``, ``float_keys``,
+        ``max_lengths``). Bad columns, options or ``size`` raise ``ValidationError`` here, not at the first
+        ``next()``; refused rows are left out (use ``prepare`` to see why).
+        """
+        batches = prepare(self._df, contact_key, data, **options).batches(size)
+        return (batch.members for batch in batches)
+
+    def enter_journey(self, event_key: str, contact_key: str | None = None,
+                      data: Iterable[str] | str | None = None, **options: Any) -> EntryResult:
+        """Enter every row into the journey(s) of ``event_key``; see :func:`sfmc_nb.entry.enter_journey`.
+
+        ``options``: ``connection``, ``concurrency``, ``dry_run``, ``validate``, ``journal``, ``progress``,
+        ``batch_size``, ``na``, ``duplicates``, ``float_keys``. Returns an :class:`~sfmc_nb.results.EntryResult`
+        with one status per input row.
+        """
+        return enter_journey(self._df, event_key, contact_key, data, **options)
