@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 
 from . import start
@@ -22,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.port <= 65535 or args.latency < 0:
         parser.error("--port must be 0..65535 and --latency >= 0")
 
+    # This process only serves: hand the GIL between request threads quickly, so answers that fall due
+    # together are not queued behind one another for the default 5 ms switch interval.
+    sys.setswitchinterval(0.0005)
     done = threading.Event()
     try:  # `kill` stops it as cleanly as Ctrl-C
         signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -120,7 +120,7 @@ class Tenant:
     def new_id(self) -> str:
         """A UUID-shaped id drawn from the seeded generator (formatted by hand: it runs once per member)."""
         with self.lock:
-            h = "%032x" % self._ids.getrandbits(128)
+            h = f"{self._ids.getrandbits(128):032x}"
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
     def _next_seq(self) -> int:
