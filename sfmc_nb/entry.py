@@ -178,19 +178,15 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, record: dict, durable: bool = False) -> None:
+        """Append one record; opened per write so no file handle outlives a run (or a kernel interrupt)."""
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
-        with self._lock:
-            self._fh.write(line + "\n")
-            self._fh.flush()
+        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
             if durable:
-                os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        with self._lock:
-            self._fh.close()
+                os.fsync(fh.fileno())
 
     @staticmethod
     def read(path: str | os.PathLike) -> list[dict]:
