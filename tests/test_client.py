@@ -450,3 +450,26 @@ def test_journey_history_csv(sandbox, conn):
 def test_other_endpoints_need_a_token(sandbox):
     resp = requests.get(sandbox.rest_base_url + "interaction/v1/interactions", timeout=5)
     assert resp.status_code == 401 and resp.json()["errorcode"] == 0
+
+
+def test_missing_scope_is_a_403_with_its_errorcode(sandbox):
+    conn = sfmc_nb.connect(sandbox=sandbox, scope="journeys_read", set_default=False)
+    assert conn.scopes == ["journeys_read"]
+    assert conn.journeys()
+    with pytest.raises(ApiError) as info:
+        conn.enter_batch(sandbox.event_key, [member("scoped-1")])
+    assert info.value.status == 403 and info.value.errorcode in (20000, 20001, 20002)
+    assert sandbox.entry_counts(sandbox.event_key) == {}
+    conn.close()
+
+
+def test_preflight_is_skipped_with_a_warning_when_the_login_cannot_read_events(sandbox):
+    import pandas as pd
+
+    from sfmc_nb.entry import enter_journey
+
+    conn = sfmc_nb.connect(sandbox=sandbox, scope="journeys_execute", set_default=False)
+    res = enter_journey(pd.DataFrame({"SubscriberKey": ["p-1", "p-2"]}), sandbox.event_key, connection=conn)
+    assert res.counts["queued"] == 2
+    assert any("pre-flight checks skipped" in w for w in res.warnings)
+    conn.close()
