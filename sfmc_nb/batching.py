@@ -707,9 +707,9 @@ def _all_text(s: pd.Series) -> bool:
 
 def _text_values(s: pd.Series) -> np.ndarray:
     """Text column as an object array of exact ``str`` with ``None`` where missing."""
-    values = s.to_numpy(dtype=object, na_value=None)
-    if not values.flags.writeable:  # pandas 3 copy-on-write hands out read-only views; keys get blanked in place
-        values = values.copy()
+    # Always a copy: to_numpy may return a view of the caller's data (writable for pandas 3 str columns),
+    # and keys are blanked in place below; the caller's DataFrame must never change.
+    values = s.to_numpy(dtype=object, na_value=None, copy=True)
     if _is_object(s.dtype) and not all(type(v) is str or v is None for v in values.tolist()):
         values = _obj_array([v if v is None or type(v) is str else str(v) for v in values.tolist()])
     return values

@@ -569,3 +569,13 @@ def test_vectorised_iso_text_matches_timestamp_isoformat(ints, tz):
     df = pd.DataFrame({"SubscriberKey": [f"k{i}" for i in range(len(ints))], "d": values})
     got = [m["data"]["d"] for m in members_of(prepare(df, data=["d"]))]
     assert got == [ts.isoformat() for ts in values]
+
+
+@pytest.mark.parametrize("keys", [["a", "   ", "b", "c"], ["a", "   ", None, "b"]])
+def test_prepare_never_changes_the_callers_dataframe(keys):
+    df = pd.DataFrame({"SubscriberKey": keys, "Email": ["x", "  ", None, "y"]})
+    before = df.copy()
+    prepared = prepare(df, "SubscriberKey", ["Email"])
+    list(prepared.batches())
+    pd.testing.assert_frame_equal(df, before)
+    assert df.loc[1, "SubscriberKey"] == "   "
