@@ -27,6 +27,7 @@ import random
 import sys
 import threading
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -49,7 +50,7 @@ from .errors import (
     SfmcError,
     ValidationError,
 )
-from .results import BatchRecord, EntryResult
+from .results import DRY_RUN, BatchRecord, EntryResult
 
 __all__ = ["enter_journey", "ProgressEvent", "TextProgress", "default_contact_key", "preflight",
            "DEFAULT_CONCURRENCY", "NOT_SENT"]
@@ -265,6 +266,7 @@ class Throttle:
         self.limit = float(limit)
         self._lock = threading.Lock()
         self._pause_until = 0.0
+        self.paused_seconds = 0.0   # wall time all workers stood still (overlapping waits counted once)
         self._last_decrease = 0.0
         self._consecutive = 0
         self._base, self._cap = backoff_base, backoff_max
@@ -283,7 +285,9 @@ class Throttle:
                 wait_s = cap / 2 + random.uniform(0, cap / 2)
             else:
                 wait_s = max(0.05, retry_after)
-            self._pause_until = max(self._pause_until, now + wait_s)
+            until = max(self._pause_until, now + wait_s)
+            self.paused_seconds += until - max(self._pause_until, now)
+            self._pause_until = until
             if now - self._last_decrease > min(1.0, wait_s):
                 self.limit = max(1.0, self.limit / 2)
                 self._last_decrease = now
@@ -326,7 +330,6 @@ class BatchOutcome:
     requests: int = 0
     retries: int = 0
     throttled_waits: int = 0
-    throttled_seconds: float = 0.0
     reconciliations: int = 0
     raw: list = field(default_factory=list)
     fatal: BaseException | None = None
@@ -423,6 +426,7 @@ class Runner:
                 self.interrupt(in_flight)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            self.result.throttled_seconds += self.throttle.paused_seconds
             self.drain_events()
             self.emit("done")
 
@@ -453,7 +457,6 @@ class Runner:
         res.requests += outcome.requests
         res.retries += outcome.retries
         res.throttled_waits += outcome.throttled_waits
-        res.throttled_seconds += outcome.throttled_seconds
         res.reconciliations += outcome.reconciliations
         for raw in outcome.raw:
             res.add_raw(raw)
@@ -508,10 +511,9 @@ class Runner:
                 self._journal({"kind": "refused", **ident, "http": 429})
                 wait_s = self.throttle.throttled(exc.retry_after)
                 out.throttled_waits += 1
-                out.throttled_seconds += wait_s
                 self.events.put(("throttle", wait_s, f"throttled: waiting {wait_s:.1f} s"))
                 if time.monotonic() + wait_s > deadline:
-                    finish("failed", f"throttled for more than {self.max_seconds:.0f} s; call .retry() later",
+                    finish("failed", f"throttled for more than {self.max_seconds:g} s; call .retry() later",
                            exc.errorcode)
                 continue
             except ConnectError as exc:
@@ -711,15 +713,17 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     limits, notes = ({}, [])
     if validate:
         limits, notes = preflight(conn, event_key, [str(c) for c in data_cols])
-    prepared = prepare(df, contact_key, data_cols, na=na, duplicates=duplicates, float_keys=float_keys,
-                       max_lengths=limits or None)
+    with warnings.catch_warnings():  # prepare's notes reach the user once, through result.warnings
+        warnings.simplefilter("ignore", UserWarning)
+        prepared = prepare(df, contact_key, data_cols, na=na, duplicates=duplicates, float_keys=float_keys,
+                           max_lengths=limits or None)
     result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run)
     result.warnings.extend(notes + prepared.warnings)
     for pos, reason in prepared.skipped.items():
         result.set_row(pos, "skipped", message=reason)
     todo = prepared.sendable_positions
     for pos in todo:
-        result.set_row(pos, "skipped", message="dry run: not sent" if dry_run else NOT_SENT)
+        result.set_row(pos, "skipped", message=DRY_RUN if dry_run else NOT_SENT)
     if dry_run:
         result.preview = [b.members for b in _take(prepared.batches(batch_size), 3)]
         return result

@@ -109,6 +109,10 @@ def _join(items, limit: int = MAX_LISTED) -> str:
     return ", ".join(items[:limit]) + more
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _one_line(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
@@ -704,7 +708,7 @@ class SfmcMagics(Magics, Configurable):
                              columns=["contactKey", "definitionKey", "version"]).astype({"version": "Int64"})
         frame.attrs["not_found"] = list(found.not_found)
         if found.not_found:
-            print(f"{len(found.not_found)} contacts not found: {_join(found.not_found)}")
+            print(f"{_count(len(found.not_found), 'contact')} not found: {_join(found.not_found)}")
         return frame
 
     @line_magic("sfmc_exit")
@@ -738,7 +742,7 @@ class SfmcMagics(Magics, Configurable):
                              "definitionInstanceId": st.get("definitionInstanceId")})
         frame = pd.DataFrame(rows, columns=columns).astype({"version": "Int64"})
         if not args.status and frame.empty:
-            print(f"exit requested for {len(keys)} contacts from {args.journey!r}: all accepted")
+            print(f"exit requested for {_count(len(keys), 'contact')} from {args.journey!r}: all accepted")
         return frame
 
     @line_magic("sfmc_batch_status")

@@ -17,13 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS"]
+__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS", "DRY_RUN"]
 
 STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
+DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 
 
 @dataclass
@@ -146,9 +147,12 @@ class EntryResult:
         return frame
 
     def errors(self) -> pd.DataFrame:
-        """The rows that did not queue, with their reason."""
+        """The rows that did not queue, with their reason (in a dry run: the rows that would not be sent)."""
         frame = self.to_frame()
-        return frame[frame["status"] != "queued"]
+        keep = frame["status"] != "queued"
+        if self.dry_run:
+            keep &= frame["message"] != DRY_RUN
+        return frame[keep]
 
     @property
     def batches(self) -> pd.DataFrame:
@@ -188,7 +192,11 @@ class EntryResult:
     def headline(self) -> str:
         counts = self.counts
         parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in STATUSES if counts[s]]
-        kind = "dry run" if self.dry_run else "entry"
+        if self.dry_run:
+            would = sum(1 for m in self.message if m == DRY_RUN)
+            return (f"Dry run for {self.event_key!r}: {len(self):,} rows: {would:,} would be sent, "
+                    f"{len(self) - would:,} refused before sending; nothing was sent")
+        kind = "entry"
         state = " INTERRUPTED" if self.interrupted else ""
         speed = self.summary["contacts_per_second"]
         tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
@@ -203,7 +211,9 @@ class EntryResult:
         errs = self.errors()
         if len(errs):
             shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
-            lines.append(f"{len(errs):,} rows did not queue" + (" (first 10):" if len(errs) > 10 else ":"))
+            what = "would not be sent" if self.dry_run else "did not queue"
+            rows = "row" if len(errs) == 1 else "rows"
+            lines.append(f"{len(errs):,} {rows} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
             lines.append(shown.to_string(max_colwidth=60))
         if self.interrupted:
             lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
@@ -221,7 +231,8 @@ class EntryResult:
             out.append(f"<p>⚠ {html.escape(w)}</p>")
         errs = self.errors()
         if len(errs):
-            out.append(f"<p>Rows that did not queue ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
+            what = "would not be sent" if self.dry_run else "did not queue"
+            out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
             out.append(errs.head(HTML_ROWS).to_html(max_cols=9, notebook=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")
         out.append(self.to_frame().head(HTML_ROWS).to_html(notebook=False))

@@ -73,6 +73,7 @@ def test_429_with_retry_after_header_pauses_and_enters_once(sandbox):
     res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=4)
     assert_exactly_once(sandbox, df, res)
     assert res.throttled_waits >= 5 and res.throttled_seconds >= 0.2
+    assert res.throttled_seconds <= res.seconds      # overlapping waits of parallel batches count once
 
 
 def test_429_with_only_a_body_backs_off_and_enters_once(sandbox):
@@ -131,8 +132,8 @@ def test_duplicate_keys_across_batches_with_lost_answers_enter_as_often_as_given
     conn = fast_conn(sandbox)
     sandbox.configure(lost_answer_rate=0.4)
     df = pd.concat([contacts(150), contacts(150)], ignore_index=True)
-    with pytest.warns(UserWarning, match="[Dd]uplicate"):
-        res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
+    assert any("uplicate" in w for w in res.warnings)
     counts = sandbox.entry_counts(sandbox.event_key)
     assert set(counts.values()) == {2} and len(counts) == 150
     assert (res.to_frame()["status"] == "queued").all()
@@ -341,7 +342,17 @@ def test_dry_run_sends_nothing_and_previews_payloads(sandbox):
     assert res.dry_run and sandbox.stats["batches_accepted"] == 0
     assert len(res.preview) == 3 and len(res.preview[0]) == 100
     assert res.preview[0][0] == {"contactKey": "c-00000", "data": {"Email": "c0@example.com"}}
-    assert "dry run" in repr(res)
+    assert repr(res).startswith("Dry run for 'APIEvent-welcome': 250 rows: 250 would be sent, 0 refused")
+    assert res.errors().empty
+
+
+def test_dry_run_errors_list_only_the_rows_refused_before_sending(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(30)
+    df.loc[1004, "SubscriberKey"] = " "
+    res = enter_journey(df, sandbox.event_key, connection=conn, dry_run=True)
+    assert list(res.errors().index) == [1004]
+    assert "29 would be sent, 1 refused" in repr(res) and "1 row would not be sent" in repr(res)
 
 
 def test_contact_key_defaults_to_subscriber_key_and_bad_options_are_clear(sandbox):
