@@ -516,14 +516,6 @@ class Runner:
                     finish("failed", f"throttled for more than {self.max_seconds:g} s; call .retry() later",
                            exc.errorcode)
                 continue
-            except ConnectError as exc:
-                self._journal({"kind": "refused", **ident, "error": str(exc)})
-                failures += 1
-                if failures >= self.max_attempts or time.monotonic() > deadline:
-                    finish("failed", f"could not connect after {failures} attempts: {exc}")
-                    break
-                time.sleep(self.conn.retry.backoff(failures))
-                continue
             except (OutcomeUnknownError, ServerError) as exc:
                 record.http_status = getattr(exc, "status", None)
                 self._journal({"kind": "unknown", **ident, "error": str(exc)})
@@ -537,12 +529,22 @@ class Runner:
                     break
                 time.sleep(self.conn.retry.backoff(failures))
                 continue
-            except ApiError as exc:
-                record.http_status = exc.status
-                self._journal({"kind": "refused", **ident, "http": exc.status, "errorcode": exc.errorcode})
-                out.raw.append(exc.body)
-                finish("failed", exc.message or str(exc), exc.errorcode)
-                break
+            except (ConnectError, ApiError) as exc:
+                if isinstance(exc, ApiError) and exc.status != 401:
+                    record.http_status = exc.status
+                    self._journal({"kind": "refused", **ident, "http": exc.status, "errorcode": exc.errorcode})
+                    out.raw.append(exc.body)
+                    finish("failed", exc.message or str(exc), exc.errorcode)
+                    break
+                # never connected, or a 401 that survived the client's one token refresh (the token was
+                # revoked again meanwhile): nothing was carried out, so sending again is safe
+                self._journal({"kind": "refused", **ident, "error": str(exc)})
+                failures += 1
+                if failures >= self.max_attempts or time.monotonic() > deadline:
+                    finish("failed", f"not sent after {failures} refused attempts (last: {exc})")
+                    break
+                time.sleep(self.conn.retry.backoff(failures))
+                continue
             except (AuthError, SfmcError) as exc:
                 self._journal({"kind": "refused", **ident, "error": str(exc)})
                 finish("failed", str(exc))

@@ -393,3 +393,22 @@ def test_accessor_enters_a_dataframe_after_a_plain_import(sandbox):
     res = df.sfmc.enter_journey(sandbox.event_key, data=["Email"], concurrency=2)
     assert_exactly_once(sandbox, df, res)
     assert [len(b) for b in df.sfmc.batches("SubscriberKey", size=50)] == [50, 50, 20]
+
+
+def test_a_401_surviving_the_token_refresh_is_sent_again_not_failed(sandbox, monkeypatch):
+    conn = fast_conn(sandbox)
+    handed = []
+    real_get = conn.tokens.get
+
+    def revoked_twice():
+        token = real_get()
+        handed.append(token)
+        if len(handed) <= 2:              # the token and its one refresh are both revoked at once
+            sandbox.expire_tokens()
+        return token
+
+    monkeypatch.setattr(conn.tokens, "get", revoked_twice)
+    df = contacts(50)
+    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    assert_exactly_once(sandbox, df, res)
+    assert res.retries == 1 and res.to_frame()["attempts"].eq(2).all()
