@@ -153,7 +153,10 @@ class Credentials:
             value = env.get(ENV_NAMES[name])
             return value if value not in (None, "") else None
 
-        subdomain, auth_base_url = pick("subdomain", subdomain), pick("auth_base_url", auth_base_url)
+        if subdomain or auth_base_url:  # one given explicitly: the environment's host settings do not apply
+            subdomain, auth_base_url = subdomain or None, auth_base_url or None
+        else:
+            subdomain, auth_base_url = pick("subdomain", None), pick("auth_base_url", None)
         if subdomain and auth_base_url:
             raise ConfigurationError("give either a subdomain or an auth base URL, not both "
                                      "(SFMC_SUBDOMAIN / SFMC_AUTH_BASE_URL)")

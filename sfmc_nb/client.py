@@ -201,6 +201,32 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    """Adds the bearer header as the request is prepared, so the token sits in no local variable of ours."""
+
+    def __init__(self, token: Any):
+        self._token = token
+
+    def __call__(self, req: requests.PreparedRequest) -> requests.PreparedRequest:
+        req.headers["Authorization"] = "Bearer " + self._token.value.reveal()
+        return req
+
+    def __repr__(self) -> str:
+        return "<bearer token>"
+
+
+def read_json(resp: requests.Response, method: str, path: str, changes_state: bool = False) -> Any:
+    """The JSON of a 2xx answer. An unreadable answer to a state-changing call leaves its fate unknown."""
+    try:
+        return resp.json() if resp.content else None
+    except ValueError:
+        text = f"{method} {path}: HTTP {resp.status_code} but the answer is not JSON"
+        if changes_state:
+            raise OutcomeUnknownError(text + "; the request may have been carried out", method=method,
+                                      path=path) from None
+        raise ApiError(status=resp.status_code, method=method, path=path, message="the answer is not JSON") from None
+
+
 # --------------------------------------------------------------------------- the connection
 
 
@@ -230,6 +256,7 @@ class Connection:
         self.tokens = TokenManager(credentials, session, timeout=self.timeout)
         self._counts_lock = threading.Lock()
         self.request_count = 0
+        self.server_clock_offset: float | None = None  # server Date header minus local time, in seconds
         self.closed = False
 
     # -- info ------------------------------------------------------------------------------
@@ -308,16 +335,18 @@ class Connection:
         attempts, refreshed, waited = 0, False, 0.0
         while True:
             attempts += 1
-            token = self.tokens.get()
+            try:
+                token = self.tokens.get()
+            except TransportError as exc:  # the token endpoint failed: this call itself never left
+                raise ConnectError(f"{method} {path}: no token ({exc})", method=method, path=path) from None
             url = token.rest_base_url + path.lstrip("/")
-            send_headers["Authorization"] = "Bearer " + token.value.reveal()
             with self._counts_lock:
                 self.request_count += 1
             started = time.monotonic()
             try:
                 resp = self.session.request(method, url, params=params, data=body, headers=send_headers,
-                                            timeout=self.timeout)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                                            auth=_BearerAuth(token), timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:  # incl. an answer cut off mid-body
                 err = self._transport_error(exc, method, path)
                 can_retry = retry and (not err.sent or not changes_state)
                 wait = self.retry.backoff(attempts)
@@ -327,6 +356,7 @@ class Connection:
                 time.sleep(wait)
                 waited += wait
                 continue
+            self._note_server_clock(resp)
             log.debug("%s %s -> %s in %.3f s", method, path, resp.status_code, time.monotonic() - started)
             if resp.status_code == 401 and not refreshed:
                 refreshed = True
@@ -347,6 +377,15 @@ class Connection:
             log.debug("%s %s: HTTP %s, retrying in %.2f s", method, path, resp.status_code, wait)
             time.sleep(wait)
             waited += wait
+
+    def _note_server_clock(self, resp: requests.Response) -> None:
+        """Keep the server's clock offset (1 s resolution), so status items can be dated in local time."""
+        date = resp.headers.get("Date")
+        if date:
+            try:
+                self.server_clock_offset = parsedate_to_datetime(date).timestamp() - time.time()
+            except (TypeError, ValueError):
+                pass
 
     def _transport_error(self, exc: BaseException, method: str, path: str) -> TransportError:
         host = urlsplit(self.rest_base_url or self.credentials.auth_base_url).netloc
@@ -389,7 +428,7 @@ class Connection:
 
     def get_json(self, path: str, params: dict | None = None) -> Any:
         resp, _ = self.request("GET", path, params=params)
-        return resp.json()
+        return read_json(resp, "GET", path)
 
     def _paged(self, path: str, params: dict, page_size: int) -> Iterator[dict]:
         """Walk ``$page`` 1, 2, ... until a short or empty page (or ``count`` is reached)."""
@@ -422,12 +461,12 @@ class Connection:
         payload = {"eventDefinitionKey": event_key, "members": list(members)}
         resp, attempts = self.request("POST", "/interaction/v1/async/events", json_body=payload,
                                       changes_state=True, retry=retry)
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {}
-        data = data if isinstance(data, dict) else {}
-        answered = data.get("members") if isinstance(data.get("members"), list) else []
+        data = read_json(resp, "POST", "/interaction/v1/async/events", changes_state=True)
+        if not isinstance(data, dict) or not isinstance(data.get("members"), list):
+            raise OutcomeUnknownError(f"POST /interaction/v1/async/events: HTTP {resp.status_code} without the "
+                                      "members list; the batch may have been carried out",
+                                      method="POST", path="/interaction/v1/async/events")
+        answered = data["members"]
         return BatchAnswer(data.get("requestId"), _int_or_none(data.get("count")),
                            _int_or_none(data.get("notQueuedCount")), answered, resp.status_code, attempts, data)
 
@@ -451,7 +490,7 @@ class Connection:
             raise ValidationError("the single-entry endpoint refuses event keys containing '.'")
         body = {"ContactKey": str(contact_key), "EventDefinitionKey": event_key, "Data": dict(data or {})}
         resp, _ = self.request("POST", "/interaction/v1/events", json_body=body, changes_state=True)
-        return resp.json()
+        return read_json(resp, "POST", "/interaction/v1/events", changes_state=True) or {}
 
     # -- journeys and events ------------------------------------------------------------
 
@@ -513,7 +552,7 @@ class Connection:
         for chunk in _chunks(keys, MAX_CONTACTS_PER_LOOKUP):
             resp, _ = self.request("POST", "/interaction/v1/interactions/contactMembership",
                                    json_body={"ContactKeyList": chunk})
-            data = resp.json()
+            data = read_json(resp, "POST", "/interaction/v1/interactions/contactMembership")
             raw.append(data)
             results = (data or {}).get("results") or {}
             memberships.extend(results.get("contactMemberships") or [])
@@ -528,7 +567,7 @@ class Connection:
             body = [self._exit_item(k, journey_key, versions) for k in chunk]
             resp, _ = self.request("POST", "/interaction/v1/interactions/contactexit", json_body=body,
                                    changes_state=True)
-            data = resp.json() if resp.content else {}
+            data = read_json(resp, "POST", "/interaction/v1/interactions/contactexit", changes_state=True) or {}
             errors.extend((data or {}).get("errors") or [] if isinstance(data, dict) else [])
         return errors
 
@@ -539,7 +578,7 @@ class Connection:
         for chunk in _chunks(_clean_keys(keys), MAX_CONTACTS_PER_LOOKUP):
             body = [self._exit_item(k, journey_key, versions) for k in chunk]
             resp, _ = self.request("POST", "/interaction/v1/interactions/contactexit/status", json_body=body)
-            data = resp.json()
+            data = read_json(resp, "POST", "/interaction/v1/interactions/contactexit/status")
             out.extend(data if isinstance(data, list) else [data])
         return out
 

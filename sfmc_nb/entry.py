@@ -24,6 +24,7 @@ import logging
 import os
 import queue
 import random
+import signal
 import sys
 import threading
 import time
@@ -31,7 +32,9 @@ import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +53,7 @@ from .errors import (
     SfmcError,
     ValidationError,
 )
-from .results import DRY_RUN, BatchRecord, EntryResult
+from .results import DRY_RUN, NOT_SENT, BatchRecord, EntryResult
 
 __all__ = ["enter_journey", "ProgressEvent", "TextProgress", "default_contact_key", "preflight",
            "DEFAULT_CONCURRENCY", "NOT_SENT"]
@@ -59,10 +62,10 @@ log = logging.getLogger("sfmc_nb.entry")
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
-NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
 CONTACT_KEY_NAMES = ("SubscriberKey", "ContactKey")
 TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
 MAX_INTERACTIONS_PER_EVENT = 10
+CLOCK_ALLOWANCE = 300.0  # seconds of clock difference tolerated when the server sends no Date header
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,8 @@ def preflight(conn: Connection, event_key: str, data_columns: Sequence[str]) -> 
     if not published:
         raise ValidationError(
             f"no Published journey uses event key {event_key!r}: publish the journey in Journey Builder (a Draft "
-            "or Stopped journey does not take entries), or pass validate=False to send anyway")
+            "or Stopped journey does not take entries), or skip the checks with validate=False "
+            "(--no-validate in %%journey_enter)")
     limits: dict[str, int] = {}
     if not data_columns:
         return limits, notes
@@ -214,6 +218,7 @@ class JournalState:
     queued: dict[int, tuple] = field(default_factory=dict)   # pos -> (eventInstanceId, requestId)
     in_doubt: set[int] = field(default_factory=set)           # sent, answer unknown or never recorded
     known_ids: set[str] = field(default_factory=set)
+    first_sent: float | None = None                           # when the earliest request in doubt left
 
 
 def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> JournalState:
@@ -235,7 +240,7 @@ def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> J
                 if pos >= len(keys) or keys[pos] != key:
                     raise ValidationError("the journal does not match this input (contact keys differ at the "
                                           "same rows): use a new journal file for a different input")
-            open_sends[ident] = positions
+            open_sends[ident] = (positions, rec.get("time"))
             state.in_doubt.update(positions)
         elif kind in ("answer", "reconciled"):
             if kind == "answer":
@@ -249,9 +254,12 @@ def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> J
             for pos in rec.get("not_found") or []:
                 state.in_doubt.discard(pos)
         elif kind == "refused":  # 429, 4xx, never connected: nothing happened
-            for pos in open_sends.pop(ident, []):
+            for pos in open_sends.pop(ident, ([], None))[0]:
                 state.in_doubt.discard(pos)
     state.in_doubt -= set(state.queued)
+    times = [t for positions, t in open_sends.values() if isinstance(t, (int, float))
+             and state.in_doubt.intersection(positions)]
+    state.first_sent = min(times) if times else None
     return state
 
 
@@ -397,38 +405,68 @@ class Runner:
         self.result.lowest_concurrency = min(self.result.lowest_concurrency or self.concurrency, self.concurrency)
         self.emit("start")
         in_flight: dict[Future, Any] = {}
+        keys_in_flight: Counter = Counter()
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sfmc-entry")
-        exhausted = False
+        exhausted, held = False, None
+        restore = self._catch_sigint()
         try:
             try:
                 while True:
                     while not exhausted and not self.stop.is_set() and len(in_flight) < self.throttle.allowed:
-                        batch = next(batches, None)
+                        batch, held = held or next(batches, None), None
                         if batch is None:
                             exhausted = True
+                            break
+                        keys = {m["contactKey"] for m in batch.members}
+                        if any(keys_in_flight[k] for k in keys):
+                            # a key may sit in one batch in flight at a time, so that reconciling one
+                            # batch can never take another batch's entry for its own
+                            held = batch
                             break
                         number = first_number + batch.number
                         record = BatchRecord(number, len(batch.members))
                         self.result.batch_records.append(record)
                         for pos in batch.positions:
                             self.result.batch[pos] = number
-                        fut = pool.submit(self.send, record, batch.positions, batch.members)
-                        in_flight[fut] = (record, batch.positions)
-                    if not in_flight:
+                        in_flight[pool.submit(self.send, record, batch.positions, batch.members)] = (
+                            record, batch.positions, keys)
+                        keys_in_flight.update(keys)
+                    if not in_flight and (held is None or self.stop.is_set()):
                         break
                     done, _ = wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
                     self.result.lowest_concurrency = min(self.result.lowest_concurrency, self.throttle.allowed)
                     self.drain_events()
                     for fut in done:
-                        in_flight.pop(fut)
+                        keys_in_flight.subtract(in_flight.pop(fut)[2])
                         self.apply(fut.result())
             except KeyboardInterrupt:
                 self.interrupt(in_flight)
         finally:
+            restore()
             pool.shutdown(wait=False, cancel_futures=True)
             self.result.throttled_seconds += self.throttle.paused_seconds
             self.drain_events()
             self.emit("done")
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """While the run lasts, a first Ctrl-C (or kernel interrupt) stops sending new batches and lets
+        the ones in flight finish; a second one interrupts the wait. Returns the function that restores."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum, frame):
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.stop.set()
+            self.result.interrupted = True
+            self.events.put(("interrupt", None, "interrupted: finishing the batches in flight"))
+
+        try:
+            signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:  # not possible here (embedded interpreter): fall back to KeyboardInterrupt
+            return lambda: None
+        return lambda: signal.signal(signal.SIGINT, previous)
 
     def interrupt(self, in_flight: dict) -> None:
         """Stop sending; let in-flight batches finish (a second interrupt marks them unknown)."""
@@ -442,10 +480,11 @@ class Runner:
                 self.apply(fut.result())
         except KeyboardInterrupt:
             pass
-        for fut, (record, positions) in list(in_flight.items()):
+        for fut, (record, positions, _keys) in list(in_flight.items()):
             if fut.done():
                 self.apply(fut.result())
                 continue
+            self.result._in_flight.append((fut, positions))  # retry() waits for these before checking
             record.outcome = "unknown"
             record.message = "interrupted while in flight"
             for pos in positions:
@@ -474,9 +513,30 @@ class Runner:
     # -- one batch (worker thread) -------------------------------------------------------
 
     def send(self, record: BatchRecord, positions: list[int], members: list[dict]) -> BatchOutcome:
+        """Send one batch until every member has an outcome; never raises (rows are never lost)."""
         out = BatchOutcome(record, [])
         started = time.monotonic()
+        try:
+            self._send(out, positions, members, started)
+        except Exception as exc:  # an unexpected answer or a bug: keep the rows, stop the run
+            log.exception("batch %s stopped by an unexpected error", record.number)
+            done = {row.pos for row in out.rows}
+            out.rows.extend(RowOutcome(p, "unknown", message=f"stopped by an unexpected error ({type(exc).__name__}); "
+                                       "not resent: call .retry() to check and finish") for p in positions
+                            if p not in done)
+            out.fatal = exc
+        record.seconds = time.monotonic() - started
+        statuses = Counter(r.status for r in out.rows)
+        record.outcome = ("queued" if set(statuses) == {"queued"} else
+                          "partial" if statuses.get("queued") else (next(iter(statuses)) if statuses else "pending"))
+        if statuses.get("not_queued") and not statuses.get("queued"):
+            record.outcome = "not_queued"
+        return out
+
+    def _send(self, out: BatchOutcome, positions: list[int], members: list[dict], started: float) -> None:
+        record = out.record
         deadline = started + self.max_seconds
+        first_sent: float | None = None
         remaining = list(range(len(members)))
         keys = [m["contactKey"] for m in members]
         failures = 0
@@ -504,6 +564,7 @@ class Runner:
                                     "attempt": record.attempts, "positions": sub_pos,
                                     "keys": [keys[i] for i in remaining], "time": time.time()}, durable=True)
             ident = {"run": self.run_id, "batch": record.number, "attempt": record.attempts}
+            first_sent = first_sent or time.time()
             try:
                 answer = self.conn.enter_batch(self.event_key, [members[i] for i in remaining], retry=False)
             except RateLimitError as exc:
@@ -520,7 +581,7 @@ class Runner:
                 record.http_status = getattr(exc, "status", None)
                 self._journal({"kind": "unknown", **ident, "error": str(exc)})
                 failures += 1
-                if not self.reconcile(record, positions, keys, remaining, out, str(exc)):
+                if not self.reconcile(first_sent, positions, keys, remaining, out, str(exc)):
                     break
                 if not remaining:
                     break
@@ -554,16 +615,9 @@ class Runner:
             record.http_status = answer.status_code
             record.request_id = answer.request_id
             out.raw.append(answer.raw)
-            self.read_answer(answer, positions, keys, remaining, out, ident)
-        record.seconds = time.monotonic() - started
-        statuses = Counter(r.status for r in out.rows)
-        record.outcome = ("queued" if set(statuses) == {"queued"} else
-                          "partial" if statuses.get("queued") else (next(iter(statuses)) if statuses else "pending"))
-        if statuses.get("not_queued") and not statuses.get("queued"):
-            record.outcome = "not_queued"
-        return out
+            self.read_answer(answer, positions, keys, remaining, out, ident, first_sent)
 
-    def read_answer(self, answer, positions, keys, remaining, out: BatchOutcome, ident: dict) -> None:
+    def read_answer(self, answer, positions, keys, remaining, out: BatchOutcome, ident: dict, since: float) -> None:
         """Match answer members to the sent ones (request order); mismatches go to reconciliation."""
         members = answer.members
         rows, journal_rows = [], []
@@ -582,7 +636,10 @@ class Runner:
                 continue
             eid = m.get("eventInstanceId") or None
             code = m.get("errorcode", m.get("errorCode"))
-            if code is None and eid:
+            if code is None and not eid:  # neither queued nor refused: its fate is unknown, so check it
+                unmatched.append(i)
+                continue
+            if code is None:
                 row = RowOutcome(positions[i], "queued", eid, None, None, answer.request_id)
                 with self._claimed_lock:
                     self.claimed.add(eid)
@@ -597,13 +654,14 @@ class Runner:
         remaining[:] = []
         if unmatched:
             remaining.extend(unmatched)
-            self.reconcile(None, positions, keys, remaining, out, "the answer did not list these members")
+            self.reconcile(since, positions, keys, remaining, out, "the answer did not say what became of these")
             for i in remaining:
-                out.rows.append(RowOutcome(positions[i], "unknown", message="missing from the answer and not found "
-                                           "by the status endpoint", request_id=answer.request_id))
+                out.rows.append(RowOutcome(positions[i], "unknown", message="the answer did not say what became of "
+                                           "it and the status endpoint does not list it", request_id=answer.request_id))
             remaining.clear()
 
-    def reconcile(self, record, positions, keys, remaining: list[int], out: BatchOutcome, why: str) -> bool:
+    def reconcile(self, since: float | None, positions, keys, remaining: list[int], out: BatchOutcome,
+                  why: str) -> bool:
         """Look up members of a batch in doubt; keep in ``remaining`` only those surely not queued.
 
         Returns False when the status endpoint could not answer: the members end ``unknown``.
@@ -612,7 +670,7 @@ class Runner:
         self.events.put(("reconcile", None, f"checking {len(remaining)} contacts after: {why}"))
         time.sleep(self.reconcile_delay)
         found = find_queued(self.conn, self.event_key, [keys[i] for i in remaining], self.claimed,
-                            self._claimed_lock, out)
+                            self._claimed_lock, out, since=since)
         if found is None:
             for i in remaining:
                 out.rows.append(RowOutcome(positions[i], "unknown", message=f"{why}; the status endpoint could not "
@@ -639,11 +697,14 @@ class Runner:
 
 
 def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: set[str],
-                lock: threading.Lock, out: BatchOutcome | None = None) -> list[dict | None] | None:
+                lock: threading.Lock, out: BatchOutcome | None = None,
+                since: float | None = None) -> list[dict | None] | None:
     """For each key (in order), a status item of this event not yet claimed by another row, or None.
 
-    Returns None when the status endpoint fails. Items found are added to ``claimed`` so two rows
-    never take the same entry.
+    ``since`` (local epoch seconds, when the requests in doubt were first sent) leaves out entries
+    made before, such as a previous run's; an item whose ``createdDate`` has no time zone cannot be
+    dated and is kept. Returns None when the status endpoint fails. Items found are added to
+    ``claimed`` so two rows never take the same entry.
     """
     items_by_key: dict[str, list[dict]] = {}
     try:
@@ -652,7 +713,8 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
                 out.requests += 1
             items = conn.batch_status(contact_key=key, event_key=event_key)
             items_by_key[key] = [it for it in items if (it.get("contactKey") in (None, key))
-                                 and it.get("eventDefinitionKey") in (None, event_key)]
+                                 and it.get("eventDefinitionKey") in (None, event_key)
+                                 and not _made_before(it, since, conn.server_clock_offset)]
     except SfmcError as exc:
         log.warning("status endpoint failed during reconciliation: %s", exc)
         return None
@@ -668,6 +730,26 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
                     break
             found.append(pick)
     return found
+
+
+def _made_before(item: dict, since: float | None, offset: float | None) -> bool:
+    """True when the item's ``createdDate`` is surely earlier than ``since`` (local time)."""
+    if since is None:
+        return False
+    text = item.get("createdDate")
+    if not isinstance(text, str):
+        return False
+    try:
+        created = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if created.tzinfo is None:
+        return False
+    # ``offset`` comes from the Date header, which is cut to the second, so it can only read low; then
+    # createdDate - offset is never earlier than the local moment our own request made the entry.
+    # 2 s covers a createdDate cut to the second and a stale offset. With no Date header, allow a lot.
+    margin = 2.0 if offset is not None else CLOCK_ALLOWANCE
+    return created.timestamp() - (offset or 0.0) < since - margin
 
 
 def _as_int(value: Any) -> int | None:
@@ -730,7 +812,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
         result.preview = [b.members for b in _take(prepared.batches(batch_size), 3)]
         return result
 
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     jrnl = None
     if journal is not None:
         records = Journal.read(journal)
@@ -751,7 +833,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
         runner.claimed |= state.known_ids
         in_doubt = sorted(state.in_doubt)
         if in_doubt:
-            _settle_in_doubt(runner, in_doubt)
+            _settle_in_doubt(runner, in_doubt, state.first_sent)
         todo = [p for p in todo if result.status[p] not in ("queued", "unknown")]
 
     def retry(res: EntryResult, **options: Any) -> None:
@@ -759,13 +841,16 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
                        batch_size=batch_size, journal=jrnl, progress=options.get("progress", progress),
                        max_seconds=max_seconds)
         t0 = time.monotonic()
+        still_out = _collect_in_flight(res, again)
         res.interrupted = False
-        unknown = res.positions(["unknown"])
+        unknown = [p for p in res.positions(["unknown"]) if p not in still_out]
         if unknown:
-            _settle_in_doubt(again, unknown)
-        targets = [p for p, s in enumerate(res.status) if s in ("not_queued", "failed")
-                   or (s == "skipped" and res.message[p] == NOT_SENT)]
+            _settle_in_doubt(again, unknown, started_at)
+        targets = [p for p in res.resendable_positions() if p not in still_out]
         again.run(targets)
+        if still_out:
+            res.warnings.append(f"{len(still_out)} rows were still in flight from an interrupted run and were not "
+                                "checked or resent: call .retry() again in a minute")
         res.seconds += time.monotonic() - t0
 
     result._retry = retry
@@ -776,12 +861,32 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     return result
 
 
-def _settle_in_doubt(runner: Runner, positions: list[int]) -> None:
-    """Reconcile rows whose fate is unknown; found ones become queued, the rest are left to send."""
+def _collect_in_flight(result: EntryResult, runner: Runner) -> set[int]:
+    """Wait (bounded) for requests an interrupted run left in flight, and record what they did.
+
+    Checking their rows before those requests land could find nothing and resend them. Returns
+    the positions of requests still out after the wait.
+    """
+    grace = runner.conn.timeout[0] + runner.conn.timeout[1] + 1
+    still: list = []
+    for fut, positions in result._in_flight:
+        try:
+            runner.apply(fut.result(timeout=grace))
+        except FutureTimeout:
+            still.append((fut, positions))
+    result._in_flight = still
+    return {p for _, positions in still for p in positions}
+
+
+def _settle_in_doubt(runner: Runner, positions: list[int], since: float | None) -> None:
+    """Reconcile rows whose fate is unknown; found ones become queued, the rest are left to send.
+
+    ``since``: when the requests in doubt were first sent (entries older than that are not theirs).
+    """
     keys = runner.prepared.keys
     out = BatchOutcome(BatchRecord(-1, len(positions)), [])
     found = find_queued(runner.conn, runner.event_key, [keys[p] for p in positions], runner.claimed,
-                        runner._claimed_lock, out)
+                        runner._claimed_lock, out, since=since)
     res = runner.result
     res.requests += out.requests
     res.reconciliations += 1

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS", "DRY_RUN"]
+__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
 
 STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
@@ -25,6 +25,7 @@ BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "second
 MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
+NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
 
 
 @dataclass
@@ -71,6 +72,7 @@ class EntryResult:
     preview: list = field(default_factory=list, repr=False)
     journal: str | None = None
     _retry: Callable[..., Any] | None = field(default=None, repr=False)
+    _in_flight: list = field(default_factory=list, repr=False)  # (future, positions) an interrupt left out
     _listeners: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +167,15 @@ class EntryResult:
     def positions(self, statuses: Iterable[str]) -> list[int]:
         wanted = set(statuses)
         return [i for i, s in enumerate(self.status) if s in wanted]
+
+    def resendable_positions(self) -> list[int]:
+        """Rows :meth:`retry` sends again: refused or failed ones, and those an interruption left unsent."""
+        return [p for p, s in enumerate(self.status) if s in ("not_queued", "failed")
+                or (s == "skipped" and self.message[p] == NOT_SENT)]
+
+    def retryable(self) -> int:
+        """How many rows :meth:`retry` would act on: the resendable ones and the ``unknown`` ones it checks."""
+        return len(self.resendable_positions()) + self.counts["unknown"]
 
     # -- acting ----------------------------------------------------------------------------
 

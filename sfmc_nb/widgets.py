@@ -364,9 +364,9 @@ class ResultPanel(widgets.VBox):
     # -- rendering ----------------------------------------------------------------------------
 
     def retryable(self) -> int:
-        """Rows a retry would resend (not queued, failed, unknown); skipped rows need fixed data instead."""
-        counts = self.result.counts
-        return sum(counts[s] for s in RETRYABLE)
+        """Rows a retry would act on (not queued, failed, unknown, and rows an interruption left unsent);
+        rows skipped for bad input need fixed data instead."""
+        return self.result.retryable()
 
     def header_html(self) -> str:
         r = self.result

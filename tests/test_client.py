@@ -473,3 +473,75 @@ def test_preflight_is_skipped_with_a_warning_when_the_login_cannot_read_events(s
     assert res.counts["queued"] == 2
     assert any("pre-flight checks skipped" in w for w in res.warnings)
     conn.close()
+
+
+def test_an_explicit_host_overrides_the_environments_either_form():
+    env = {"SFMC_SUBDOMAIN": "mc" + "a" * 26, "SFMC_CLIENT_ID": "cid", "SFMC_CLIENT_SECRET": "s"}
+    creds = Credentials.resolve(auth_base_url="http://127.0.0.1:9/", environ=env, dotenv=None)
+    assert creds.auth_base_url == "http://127.0.0.1:9/"
+    env = {"SFMC_AUTH_BASE_URL": "http://127.0.0.1:9/", "SFMC_CLIENT_ID": "cid", "SFMC_CLIENT_SECRET": "s"}
+    creds = Credentials.resolve(subdomain="mc" + "b" * 26, environ=env, dotenv=None)
+    assert creds.auth_base_url.startswith("https://mcbbb")
+    with pytest.raises(ConfigurationError, match="not both"):
+        Credentials.resolve(environ={**env, "SFMC_SUBDOMAIN": "mc" + "a" * 26}, dotenv=None)
+
+
+class _CutOffServer:
+    """A raw HTTP server on 127.0.0.1 that grants tokens, then cuts every REST answer short mid-body."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
+        self.posts = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import json as _json
+
+        for _ in range(20):                       # bounded: a test makes only a few requests
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length")), b"0"))
+                while len(body) < length:
+                    body += conn.recv(65536)
+                if b"/v2/token" in head.split(b"\r\n")[0]:
+                    payload = _json.dumps({"access_token": "tok-" + "x" * 20, "expires_in": 1079,
+                                           "rest_instance_url": self.url, "scope": "journeys_execute"}).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                 b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+                else:
+                    self.posts += 1
+                    conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                 b"Content-Length: 500\r\n\r\n{\"requestId\": \"r-1\", \"count\"")
+
+    def close(self):
+        self.sock.close()
+
+
+def test_an_answer_cut_off_mid_body_is_outcome_unknown_not_a_crash():
+    server = _CutOffServer()
+    try:
+        conn = sfmc_nb.connect(auth_base_url=server.url, client_id="a", client_secret="b", set_default=False,
+                               timeout=(2, 2), retry=FAST_RETRY)
+        with pytest.raises(OutcomeUnknownError, match="may have been carried out"):
+            conn.enter_batch("APIEvent-x", [member("cut-1")])
+        assert server.posts == 1                  # a state-changing call is never repeated blindly
+        conn.close()
+    finally:
+        server.close()

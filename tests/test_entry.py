@@ -412,3 +412,47 @@ def test_a_401_surviving_the_token_refresh_is_sent_again_not_failed(sandbox, mon
     res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     assert_exactly_once(sandbox, df, res)
     assert res.retries == 1 and res.to_frame()["attempts"].eq(2).all()
+
+
+def test_reconciliation_never_takes_an_earlier_runs_entry(sandbox):
+    conn = fast_conn(sandbox)
+    df = pd.DataFrame({"SubscriberKey": ["A1", "B2"]})
+    first = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    time.sleep(3.5)   # beyond the 2 s allowance plus the 1 s resolution of the server's Date header
+    sandbox.inject("500", count=1)                 # answered 500, not carried out: must be resent
+    second = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    assert sandbox.entry_counts(sandbox.event_key) == {"A1": 2, "B2": 2}
+    assert set(second.to_frame()["eventInstanceId"]).isdisjoint(first.to_frame()["eventInstanceId"])
+    assert second.reconciliations == 1 and second.retries == 1
+
+
+def test_a_key_is_in_one_batch_in_flight_at_a_time(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(latency=0.05)
+    sandbox.inject("lost-answer", count=2)         # the first two batches are carried out, answers lost
+    df = pd.DataFrame({"SubscriberKey": ["X1", "K", "Y2", "K"]})
+    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, batch_size=2, concurrency=2)
+    frame = res.to_frame()
+    assert sandbox.entry_counts(sandbox.event_key) == {"X1": 1, "K": 2, "Y2": 1}
+    assert (frame["status"] == "queued").all()
+    k_ids = frame.loc[frame["contactKey"] == "K", "eventInstanceId"]
+    assert k_ids.nunique() == 2                    # each K row holds its own entry
+
+
+def test_ctrl_c_stops_sending_lets_batches_in_flight_finish_and_retry_completes(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(latency=0.02)
+    df = contacts(1500)
+
+    def press_ctrl_c(event):
+        if event.kind == "batch" and event.batches_done == 3:
+            os.kill(os.getpid(), signal.SIGINT)   # what the kernel's stop button does
+
+    res = enter_journey(df, sandbox.event_key, connection=conn, progress=press_ctrl_c, concurrency=4)
+    counts = res.counts
+    assert res.interrupted and counts["unknown"] == 0 and counts["failed"] == 0
+    assert 0 < counts["queued"] < 1500 and counts["queued"] + counts["skipped"] == 1500
+    assert sandbox.entry_counts(sandbox.event_key).total() == counts["queued"]
+    assert res.retryable() == counts["skipped"]
+    res.retry(progress=None)
+    assert_exactly_once(sandbox, df, res)

@@ -421,3 +421,16 @@ def test_statuses_cover_every_badge():
     head = ResultPanel(make_result()).header.value
     for status in STATUSES:
         assert f"sfmc-badge-{status}" in head
+
+
+def test_retry_button_is_enabled_for_rows_an_interruption_left_unsent():
+    from sfmc_nb.results import NOT_SENT
+
+    res = EntryResult("APIEvent-x", pd.RangeIndex(3), ["a", "b", "c"])
+    res.set_row(0, "queued", event_instance_id="e-1")
+    res.set_row(1, "skipped", message=NOT_SENT)
+    res.set_row(2, "skipped", message="blank contact key")
+    res.interrupted = True
+    res._retry = lambda result, **kw: None
+    panel = ResultPanel(res)
+    assert panel.retryable() == 1 and not panel.retry_button.disabled
