@@ -44,7 +44,6 @@ from .batching import MAX_BATCH_SIZE, PreparedRows, prepare
 from .client import Connection, default_connection
 from .errors import (
     ApiError,
-    AuthError,
     ConnectError,
     NotFoundError,
     OutcomeUnknownError,
@@ -546,6 +545,14 @@ class Runner:
                             for i in remaining)
             remaining.clear()
 
+        def gave_up(failures: int, message: str) -> bool:
+            """Past the attempt or time budget: the rest fail. Otherwise back off before the next try."""
+            if failures >= self.max_attempts or time.monotonic() > deadline:
+                finish("failed", message)
+                return True
+            time.sleep(self.conn.retry.backoff(failures))
+            return False
+
         while remaining:
             self.throttle.wait(self.stop)
             if self.stop.is_set():
@@ -583,12 +590,8 @@ class Runner:
                 failures += 1
                 if not self.reconcile(first_sent, positions, keys, remaining, out, str(exc)):
                     break
-                if not remaining:
+                if not remaining or gave_up(failures, f"not queued after {failures} failed attempts (last: {exc})"):
                     break
-                if failures >= self.max_attempts or time.monotonic() > deadline:
-                    finish("failed", f"not queued after {failures} failed attempts (last: {exc})")
-                    break
-                time.sleep(self.conn.retry.backoff(failures))
                 continue
             except (ConnectError, ApiError) as exc:
                 if isinstance(exc, ApiError) and exc.status != 401:
@@ -601,12 +604,10 @@ class Runner:
                 # revoked again meanwhile): nothing was carried out, so sending again is safe
                 self._journal({"kind": "refused", **ident, "error": str(exc)})
                 failures += 1
-                if failures >= self.max_attempts or time.monotonic() > deadline:
-                    finish("failed", f"not sent after {failures} refused attempts (last: {exc})")
+                if gave_up(failures, f"not sent after {failures} refused attempts (last: {exc})"):
                     break
-                time.sleep(self.conn.retry.backoff(failures))
                 continue
-            except (AuthError, SfmcError) as exc:
+            except SfmcError as exc:  # AuthError (credentials revoked) and the like: stop the run
                 self._journal({"kind": "refused", **ident, "error": str(exc)})
                 finish("failed", str(exc))
                 out.fatal = exc

@@ -387,23 +387,25 @@ class SfmcMagics(Magics, Configurable):
         return p
 
     @staticmethod
-    def _membership_parser() -> _Parser:
-        p = _Parser("%sfmc_membership", description="Which journeys the contacts are in.")
+    def _contacts_parser(prog: str, description: str) -> _Parser:
+        """Contacts as KEY [KEY ...] or --from DF --contact-key COL (read by ``_keys_from``)."""
+        p = _Parser(prog, description=description)
         p.add_argument("keys", nargs="*", metavar="KEY")
         p.add_argument("--from", dest="source", metavar="DF")
         p.add_argument("--contact-key", metavar="COL")
         return p
 
-    @staticmethod
-    def _exit_parser() -> _Parser:
-        p = _Parser("%sfmc_exit", description="Take contacts out of a journey (--status: follow the exit).")
-        p.add_argument("keys", nargs="*", metavar="KEY")
+    @classmethod
+    def _membership_parser(cls) -> _Parser:
+        return cls._contacts_parser("%sfmc_membership", "Which journeys the contacts are in.")
+
+    @classmethod
+    def _exit_parser(cls) -> _Parser:
+        p = cls._contacts_parser("%sfmc_exit", "Take contacts out of a journey (--status: follow the exit).")
         p.add_argument("--journey", required=True, metavar="JOURNEY_KEY")
         p.add_argument("--version", type=int, action="append", dest="versions", metavar="N",
                        help="only these versions (repeat the flag for more)")
         p.add_argument("--status", action="store_true", help="show where the exit requests stand")
-        p.add_argument("--from", dest="source", metavar="DF")
-        p.add_argument("--contact-key", metavar="COL")
         return p
 
     @staticmethod
