@@ -472,15 +472,22 @@ class Connection:
 
     def batch_status(self, *, request_id: str | None = None, contact_key: str | None = None,
                      event_instance_id: str | None = None, event_key: str | None = None,
-                     type: str | None = None, page_size: int = 50) -> list[dict]:
-        """``GET /interaction/v1/async/events/status``: every status item matching the filters (all pages)."""
-        params = {"requestId": request_id, "contactKey": contact_key, "eventInstanceId": event_instance_id,
-                  "eventDefinitionKey": event_key, "type": type}
-        params = {k: v for k, v in params.items() if v not in (None, "")}
-        if not set(params) - {"type"} and "type" not in params:
-            raise ValidationError("batch_status needs a filter: request_id, contact_key, event_instance_id, "
-                                  "event_key or type")
-        return list(self._paged("/interaction/v1/async/events/status", params, page_size))
+                     type: str | None = None, start_date: str | None = None, page_size: int = 50) -> list[dict]:
+        """``GET /interaction/v1/async/events/status``: every status item matching the filters (all pages).
+
+        ``start_date`` (ISO 8601) narrows the default window of the last 30 days.
+        """
+        params = _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date)
+        return list(self._paged(STATUS_PATH, params, page_size))
+
+    def batch_status_page(self, *, page: int = 1, page_size: int = 50, request_id: str | None = None,
+                          contact_key: str | None = None, event_instance_id: str | None = None,
+                          event_key: str | None = None, type: str | None = None,
+                          start_date: str | None = None) -> dict:
+        """One page of the status endpoint, as answered: ``page``, ``pageSize``, ``count``, ``items``."""
+        params = _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date)
+        data = self.get_json(STATUS_PATH, {**params, "$page": page, "$pageSize": page_size})
+        return data if isinstance(data, dict) else {}
 
     def fire_event(self, event_key: str, contact_key: str, data: dict | None = None) -> dict:
         """``POST /interaction/v1/events``: enter one contact; returns the answer (``eventInstanceId``)."""
@@ -599,6 +606,19 @@ class Connection:
         resp, _ = self.request("POST", "/interaction/v1/interactions/journeyhistory/download", json_body=body,
                                headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
         return list(csv.DictReader(io.StringIO(resp.text)))
+
+
+STATUS_PATH = "/interaction/v1/async/events/status"
+
+
+def _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date) -> dict:
+    params = {"requestId": request_id, "contactKey": contact_key, "eventInstanceId": event_instance_id,
+              "eventDefinitionKey": event_key, "type": type, "startDate": start_date}
+    params = {k: v for k, v in params.items() if v not in (None, "")}
+    if not set(params) - {"startDate"}:
+        raise ValidationError("batch status needs a filter: request_id, contact_key, event_instance_id, "
+                              "event_key or type")
+    return params
 
 
 def _clean_keys(keys: Iterable[str]) -> list[str]:

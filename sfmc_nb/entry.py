@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ CONTACT_KEY_NAMES = ("SubscriberKey", "ContactKey")
 TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
 MAX_INTERACTIONS_PER_EVENT = 10
 CLOCK_ALLOWANCE = 300.0  # seconds of clock difference tolerated when the server sends no Date header
+WINDOW_MIN_KEYS = 10     # below this, reconcile contact by contact
+STATUS_PAGE = 50         # the status endpoint's documented default page size
 
 
 @dataclass(frozen=True)
@@ -707,15 +709,26 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
     dated and is kept. Returns None when the status endpoint fails. Items found are added to
     ``claimed`` so two rows never take the same entry.
     """
-    items_by_key: dict[str, list[dict]] = {}
+    distinct = list(dict.fromkeys(keys))
+    items_by_key: dict[str, list[dict]] = {k: [] for k in distinct}
+
+    def keep(item: dict, key: str) -> bool:
+        return (item.get("eventDefinitionKey") in (None, event_key)
+                and not _made_before(item, since, conn.server_clock_offset))
+
     try:
-        for key in dict.fromkeys(keys):
-            if out is not None:
-                out.requests += 1
-            items = conn.batch_status(contact_key=key, event_key=event_key)
-            items_by_key[key] = [it for it in items if (it.get("contactKey") in (None, key))
-                                 and it.get("eventDefinitionKey") in (None, event_key)
-                                 and not _made_before(it, since, conn.server_clock_offset)]
+        window = _recent_items(conn, event_key, since, len(distinct), out) if since is not None else None
+        if window is not None:
+            for item in window:
+                key = item.get("contactKey")
+                if key in items_by_key and keep(item, key):
+                    items_by_key[key].append(item)
+        else:
+            for key in distinct:
+                if out is not None:
+                    out.requests += 1
+                items = conn.batch_status(contact_key=key, event_key=event_key)
+                items_by_key[key] = [it for it in items if it.get("contactKey") in (None, key) and keep(it, key)]
     except SfmcError as exc:
         log.warning("status endpoint failed during reconciliation: %s", exc)
         return None
@@ -731,6 +744,33 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
                     break
             found.append(pick)
     return found
+
+
+def _recent_items(conn: Connection, event_key: str, since: float, n_keys: int,
+                  out: BatchOutcome | None) -> list[dict] | None:
+    """Every status item of the event from a day before ``since`` on, when that takes fewer requests
+    than asking contact by contact; else None.
+
+    The window starts a whole day early so that however the service reads ``startDate`` (time zone,
+    date only) it cannot start after the requests in doubt; older items are dropped by their date.
+    """
+    if n_keys < WINDOW_MIN_KEYS:
+        return None
+    start = datetime.fromtimestamp(since - 86400, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    first = conn.batch_status_page(event_key=event_key, start_date=start, page_size=STATUS_PAGE)
+    if out is not None:
+        out.requests += 1
+    count = _as_int(first.get("count"))
+    items = list(first.get("items") or [])
+    pages = -(-count // STATUS_PAGE) if count is not None else None
+    if pages is None or pages >= n_keys:   # cheaper (or only possible) to ask per contact
+        return None
+    for page in range(2, pages + 1):
+        if out is not None:
+            out.requests += 1
+        batch = conn.batch_status_page(event_key=event_key, start_date=start, page=page, page_size=STATUS_PAGE)
+        items.extend(batch.get("items") or [])
+    return items
 
 
 def _made_before(item: dict, since: float | None, offset: float | None) -> bool:

@@ -165,6 +165,7 @@ def test_unknown_when_status_cannot_be_read_then_retry_reconciles_without_resend
     df = contacts(40)
     sandbox.inject("lost-answer", count=1)
     monkeypatch.setattr(conn, "batch_status", _failing_status)   # the status endpoint is down too
+    monkeypatch.setattr(conn, "batch_status_page", _failing_status)
     res = enter_journey(df, sandbox.event_key, connection=conn)
     assert res.counts["unknown"] == 40 and sandbox.entry_counts(sandbox.event_key).total() == 40
     assert "not resent" in res.errors()["message"].iloc[0]
@@ -456,3 +457,29 @@ def test_ctrl_c_stops_sending_lets_batches_in_flight_finish_and_retry_completes(
     assert res.retryable() == counts["skipped"]
     res.retry(progress=None)
     assert_exactly_once(sandbox, df, res)
+
+
+def _status_gets(sb):
+    return sum(1 for r in sb.request_log if r["path"] == "/interaction/v1/async/events/status")
+
+
+def test_reconciliation_reads_the_recent_window_when_that_is_cheaper(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.inject("lost-answer", count=1)
+    df = contacts(300)
+    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=1)
+    assert_exactly_once(sandbox, df, res)
+    assert res.reconciliations == 1 and _status_gets(sandbox) <= 3   # 100 entries: 2 pages, not 100 lookups
+
+
+def test_reconciliation_asks_contact_by_contact_when_the_window_is_large(sandbox):
+    conn = fast_conn(sandbox)
+    earlier = contacts(2000, prefix="old")
+    enter_journey(earlier, sandbox.event_key, connection=conn, validate=False)
+    sandbox.inject("lost-answer", count=1)
+    df = contacts(20)
+    before = _status_gets(sandbox)
+    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    assert set(sandbox.entry_counts(sandbox.event_key).values()) == {1}
+    assert (res.to_frame()["status"] == "queued").all()
+    assert _status_gets(sandbox) - before == 1 + 20                    # one probe, then one per contact
