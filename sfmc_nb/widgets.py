@@ -361,6 +361,14 @@ class ResultPanel(widgets.VBox):
         parts = ", ".join(f"{counts[s]:,} {LABELS[s]}" for s in STATUSES if counts[s]) or "no rows"
         return f"ResultPanel({self.result.event_key!r}: {parts})"
 
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget, plus the result's bounded HTML table for places that cannot run widgets
+        (nbconvert, GitHub previews): JupyterLab shows the widget, static renderers the table."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        return {**(bundle or {}), "text/html": self.result._repr_html_()}
+
     # -- rendering ----------------------------------------------------------------------------
 
     def retryable(self) -> int:

@@ -434,3 +434,13 @@ def test_retry_button_is_enabled_for_rows_an_interruption_left_unsent():
     res._retry = lambda result, **kw: None
     panel = ResultPanel(res)
     assert panel.retryable() == 1 and not panel.retry_button.disabled
+
+
+def test_panel_bundle_carries_an_html_table_for_static_renderers():
+    res = EntryResult("APIEvent-x", pd.RangeIndex(2), ["a", "b"])
+    res.set_row(0, "queued", event_instance_id="e-1")
+    res.set_row(1, "not_queued", errorcode=10003, message="bad email")
+    bundle = ResultPanel(res)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle       # live JupyterLab: the widget
+    assert "1 not queued" in bundle["text/html"] and "bad email" in bundle["text/html"]
+    assert bundle["text/plain"].startswith("ResultPanel(")
