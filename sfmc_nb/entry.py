@@ -590,7 +590,8 @@ class Runner:
                 record.http_status = getattr(exc, "status", None)
                 self._journal({"kind": "unknown", **ident, "error": str(exc)})
                 failures += 1
-                if not self.reconcile(first_sent, positions, keys, remaining, out, str(exc)):
+                if not self.reconcile(first_sent, positions, keys, remaining, out, str(exc),
+                                      likely_entered=isinstance(exc, OutcomeUnknownError)):
                     break
                 if not remaining or gave_up(failures, f"not queued after {failures} failed attempts (last: {exc})"):
                     break
@@ -664,7 +665,7 @@ class Runner:
             remaining.clear()
 
     def reconcile(self, since: float | None, positions, keys, remaining: list[int], out: BatchOutcome,
-                  why: str) -> bool:
+                  why: str, likely_entered: bool = True) -> bool:
         """Look up members of a batch in doubt; keep in ``remaining`` only those surely not queued.
 
         Returns False when the status endpoint could not answer: the members end ``unknown``.
@@ -673,7 +674,7 @@ class Runner:
         self.events.put(("reconcile", None, f"checking {len(remaining)} contacts after: {why}"))
         time.sleep(self.reconcile_delay)
         found = find_queued(self.conn, self.event_key, [keys[i] for i in remaining], self.claimed,
-                            self._claimed_lock, out, since=since)
+                            self._claimed_lock, out, since=since, likely_entered=likely_entered)
         if found is None:
             for i in remaining:
                 out.rows.append(RowOutcome(positions[i], "unknown", message=f"{why}; the status endpoint could not "
@@ -700,48 +701,54 @@ class Runner:
 
 
 def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: set[str],
-                lock: threading.Lock, out: BatchOutcome | None = None,
-                since: float | None = None) -> list[dict | None] | None:
+                lock: threading.Lock, out: BatchOutcome | None = None, since: float | None = None,
+                likely_entered: bool = True) -> list[dict | None] | None:
     """For each key (in order), a status item of this event not yet claimed by another row, or None.
 
     ``since`` (local epoch seconds, when the requests in doubt were first sent) leaves out entries
     made before, such as a previous run's; an item whose ``createdDate`` has no time zone cannot be
-    dated and is kept. Returns None when the status endpoint fails. Items found are added to
-    ``claimed`` so two rows never take the same entry.
+    dated and is kept. When the members were ``likely_entered`` (answer lost rather than refused
+    with a 5xx) the event's recent items are read first, page by page, if that is cheaper; a listing
+    read in pages can shift under the reader, so only what it shows counts, and every key it does
+    not account for is asked about on its own. Returns None when the status endpoint fails. Items
+    found are added to ``claimed`` so two rows never take the same entry.
     """
     distinct = list(dict.fromkeys(keys))
-    items_by_key: dict[str, list[dict]] = {k: [] for k in distinct}
+    need = Counter(keys)
+    items_by_key: dict[str, dict[str, dict]] = {k: {} for k in distinct}   # key -> eventInstanceId -> item
 
-    def keep(item: dict, key: str) -> bool:
-        return (item.get("eventDefinitionKey") in (None, event_key)
-                and not _made_before(item, since, conn.server_clock_offset))
+    def take(item: dict, key: str) -> None:
+        eid = item.get("eventInstanceId")
+        if eid and item.get("eventDefinitionKey") in (None, event_key) and not _made_before(
+                item, since, conn.server_clock_offset):
+            items_by_key[key][eid] = item
 
     try:
-        window = _recent_items(conn, event_key, since, len(distinct), out) if since is not None else None
-        if window is not None:
-            for item in window:
-                key = item.get("contactKey")
-                if key in items_by_key and keep(item, key):
-                    items_by_key[key].append(item)
-        else:
-            for key in distinct:
-                if out is not None:
-                    out.requests += 1
-                items = conn.batch_status(contact_key=key, event_key=event_key)
-                items_by_key[key] = [it for it in items if it.get("contactKey") in (None, key) and keep(it, key)]
+        window = None
+        if since is not None and likely_entered:
+            window = _recent_items(conn, event_key, since, len(distinct), out)
+        for item in window or []:
+            if item.get("contactKey") in items_by_key:
+                take(item, item["contactKey"])
+        for key in distinct:
+            with lock:
+                unclaimed = sum(1 for eid in items_by_key[key] if eid not in claimed)
+            if window is not None and unclaimed >= need[key]:
+                continue
+            if out is not None:
+                out.requests += 1
+            for item in conn.batch_status(contact_key=key, event_key=event_key):
+                if item.get("contactKey") in (None, key):
+                    take(item, key)
     except SfmcError as exc:
         log.warning("status endpoint failed during reconciliation: %s", exc)
         return None
     found: list[dict | None] = []
     with lock:
         for key in keys:
-            pick = None
-            for item in items_by_key.get(key, []):
-                eid = item.get("eventInstanceId")
-                if eid and eid not in claimed:
-                    pick = item
-                    claimed.add(eid)
-                    break
+            pick = next((item for eid, item in items_by_key[key].items() if eid not in claimed), None)
+            if pick is not None:
+                claimed.add(pick["eventInstanceId"])
             found.append(pick)
     return found
 

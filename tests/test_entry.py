@@ -483,3 +483,15 @@ def test_reconciliation_asks_contact_by_contact_when_the_window_is_large(sandbox
     assert set(sandbox.entry_counts(sandbox.event_key).values()) == {1}
     assert (res.to_frame()["status"] == "queued").all()
     assert _status_gets(sandbox) - before == 1 + 20                    # one probe, then one per contact
+
+
+def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(100)
+    df.loc[[1010, 1050, 1090], "Email"] = "not-an-email"      # refused per member: never in the status list
+    sandbox.inject("lost-answer", count=1)
+    res = enter_journey(df, sandbox.event_key, data=["Email"], connection=conn, validate=False)
+    counts = sandbox.entry_counts(sandbox.event_key)
+    assert len(counts) == 97 and set(counts.values()) == {1}
+    assert res.counts["queued"] == 97 and res.counts["not_queued"] == 3   # resent once, refused again
+    assert _status_gets(sandbox) == 2 + 3                    # two window pages, then the three missing keys
