@@ -31,7 +31,7 @@ import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -66,6 +66,8 @@ TEXT_TYPES = {"text", "emailaddress", "phone", "locale"}
 MAX_INTERACTIONS_PER_EVENT = 10
 CLOCK_ALLOWANCE = 300.0  # seconds of clock difference tolerated when the server sends no Date header
 WINDOW_MIN_KEYS = 10     # below this, reconcile contact by contact
+UNDATED_MESSAGE = ("the status endpoint lists an entry for this contact whose date cannot show whether this run "
+                   "made it; not resent: check it (%sfmc_batch_status) before entering it again")
 STATUS_PAGE = 50         # the status endpoint's documented default page size
 
 
@@ -219,7 +221,7 @@ class JournalState:
     queued: dict[int, tuple] = field(default_factory=dict)   # pos -> (eventInstanceId, requestId)
     in_doubt: set[int] = field(default_factory=set)           # sent, answer unknown or never recorded
     known_ids: set[str] = field(default_factory=set)
-    first_sent: float | None = None                           # when the earliest request in doubt left
+    sent_at: dict[int, float] = field(default_factory=dict)   # pos -> when it was first sent
 
 
 def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> JournalState:
@@ -241,8 +243,12 @@ def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> J
                 if pos >= len(keys) or keys[pos] != key:
                     raise ValidationError("the journal does not match this input (contact keys differ at the "
                                           "same rows): use a new journal file for a different input")
-            open_sends[ident] = (positions, rec.get("time"))
+            open_sends[ident] = positions
             state.in_doubt.update(positions)
+            when = rec.get("time")
+            if isinstance(when, (int, float)):
+                for pos in positions:
+                    state.sent_at[pos] = min(state.sent_at.get(pos, when), when)
         elif kind in ("answer", "reconciled"):
             if kind == "answer":
                 open_sends.pop(ident, None)
@@ -255,12 +261,9 @@ def replay(records: list[dict], event_key: str, keys: Sequence[str | None]) -> J
             for pos in rec.get("not_found") or []:
                 state.in_doubt.discard(pos)
         elif kind == "refused":  # 429, 4xx, never connected: nothing happened
-            for pos in open_sends.pop(ident, ([], None))[0]:
+            for pos in open_sends.pop(ident, []):
                 state.in_doubt.discard(pos)
     state.in_doubt -= set(state.queued)
-    times = [t for positions, t in open_sends.values() if isinstance(t, (int, float))
-             and state.in_doubt.intersection(positions)]
-    state.first_sent = min(times) if times else None
     return state
 
 
@@ -362,7 +365,8 @@ class Runner:
         self.max_seconds = max_seconds
         self.reconcile_delay = reconcile_delay
         self.throttle = Throttle(concurrency, conn.retry.backoff_base, conn.retry.backoff_max)
-        self.stop = threading.Event()
+        self.stop = threading.Event()      # send no new batch
+        self.abandon = threading.Event()   # and stop waiting for those in flight
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self._claimed_lock = threading.Lock()
         self.claimed: set[str] = {e for e in result.event_instance_id if e}
@@ -440,6 +444,9 @@ class Runner:
                     for fut in done:
                         keys_in_flight.subtract(in_flight.pop(fut)[2])
                         self.apply(fut.result())
+                    if self.abandon.is_set():
+                        self.leave_in_flight(in_flight)
+                        break
             except KeyboardInterrupt:
                 self.interrupt(in_flight)
         finally:
@@ -450,18 +457,22 @@ class Runner:
             self.emit("done")
 
     def _catch_sigint(self) -> Callable[[], None]:
-        """While the run lasts, a first Ctrl-C (or kernel interrupt) stops sending new batches and lets
-        the ones in flight finish; a second one interrupts the wait. Returns the function that restores."""
+        """While the run lasts, Ctrl-C (or the kernel's stop button) never raises mid-step: the first
+        press stops sending new batches and lets those in flight finish; the second stops waiting for
+        them (their rows end ``unknown``, and ``retry()`` waits for them before checking). Returns the
+        function that puts the previous handler back."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
         previous = signal.getsignal(signal.SIGINT)
 
         def on_sigint(signum, frame):
             if self.stop.is_set():
-                raise KeyboardInterrupt
+                self.abandon.set()
+                return
             self.stop.set()
             self.result.interrupted = True
-            self.events.put(("interrupt", None, "interrupted: finishing the batches in flight"))
+            self.events.put(("interrupt", None, "interrupted: finishing the batches in flight (press again to "
+                             "stop waiting)"))
 
         try:
             signal.signal(signal.SIGINT, on_sigint)
@@ -470,27 +481,36 @@ class Runner:
         return lambda: signal.signal(signal.SIGINT, previous)
 
     def interrupt(self, in_flight: dict) -> None:
-        """Stop sending; let in-flight batches finish (a second interrupt marks them unknown)."""
+        """A KeyboardInterrupt reached the loop: stop sending and let in-flight batches finish, within
+        the time one request may take (a Ctrl-C meanwhile stops the wait)."""
         self.stop.set()
         self.result.interrupted = True
-        grace = self.conn.timeout[0] + self.conn.timeout[1] + 1
+        deadline = time.monotonic() + self.conn.timeout[0] + self.conn.timeout[1] + 1
         try:
-            done, _ = wait(in_flight, timeout=grace)
-            for fut in done:
-                in_flight.pop(fut)
-                self.apply(fut.result())
+            while in_flight and not self.abandon.is_set() and time.monotonic() < deadline:
+                done, _ = wait(in_flight, timeout=0.1)
+                for fut in done:
+                    in_flight.pop(fut)
+                    self.apply(fut.result())
         except KeyboardInterrupt:
             pass
+        self.leave_in_flight(in_flight)
+
+    def leave_in_flight(self, in_flight: dict) -> None:
+        """Stop waiting: rows of batches still out end ``unknown``; retry() collects their answers first."""
         for fut, (record, positions, _keys) in list(in_flight.items()):
+            in_flight.pop(fut)
             if fut.done():
                 self.apply(fut.result())
                 continue
-            self.result._in_flight.append((fut, positions))  # retry() waits for these before checking
+            self.result._in_flight.append((fut, positions))
             record.outcome = "unknown"
             record.message = "interrupted while in flight"
             for pos in positions:
                 self.result.set_row(pos, "unknown", message="interrupted while in flight: reconcile with .retry()",
                                     attempts=max(1, self.result.attempts[pos] or 0))
+                if self.result.sent_at[pos] is None:
+                    self.result.sent_at[pos] = record.sent_at
 
     def apply(self, outcome: BatchOutcome) -> None:
         res = self.result
@@ -505,6 +525,8 @@ class Runner:
         for row in outcome.rows:
             res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
                         message=row.message, request_id=row.request_id, attempts=attempts)
+            if outcome.record.sent_at is not None and res.sent_at[row.pos] is None:
+                res.sent_at[row.pos] = outcome.record.sent_at
         self._batches_done += 1
         if outcome.fatal is not None:
             self.stop.set()
@@ -574,6 +596,7 @@ class Runner:
                                     "keys": [keys[i] for i in remaining], "time": time.time()}, durable=True)
             ident = {"run": self.run_id, "batch": record.number, "attempt": record.attempts}
             first_sent = first_sent or time.time()
+            record.sent_at = record.sent_at or first_sent
             try:
                 answer = self.conn.enter_batch(self.event_key, [members[i] for i in remaining], retry=False)
             except RateLimitError as exc:
@@ -688,6 +711,9 @@ class Runner:
                 still.append(i)
                 not_found.append(positions[i])
                 continue
+            if item is UNDATED:
+                out.rows.append(RowOutcome(positions[i], "unknown", message=f"{why}; {UNDATED_MESSAGE}"))
+                continue
             row = RowOutcome(positions[i], "queued", item.get("eventInstanceId"), None, None, item.get("requestId"))
             out.rows.append(row)
             journal_rows.append([row.pos, "queued", row.event_instance_id, row.request_id])
@@ -700,32 +726,41 @@ class Runner:
             self.journal.write(record)
 
 
+UNDATED = {"undated": True}  # find_queued: an entry exists but cannot be told apart from an earlier one
+
+
 def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: set[str],
                 lock: threading.Lock, out: BatchOutcome | None = None, since: float | None = None,
                 likely_entered: bool = True) -> list[dict | None] | None:
-    """For each key (in order), a status item of this event not yet claimed by another row, or None.
+    """For each key (in order): a status item of this event made since ``since`` and not yet claimed by
+    another row; ``UNDATED`` when only entries that cannot be dated exist; or None (not entered).
 
-    ``since`` (local epoch seconds, when the requests in doubt were first sent) leaves out entries
-    made before, such as a previous run's; an item whose ``createdDate`` has no time zone cannot be
-    dated and is kept. When the members were ``likely_entered`` (answer lost rather than refused
-    with a 5xx) the event's recent items are read first, page by page, if that is cheaper; a listing
-    read in pages can shift under the reader, so only what it shows counts, and every key it does
-    not account for is asked about on its own. Returns None when the status endpoint fails. Items
-    found are added to ``claimed`` so two rows never take the same entry.
+    ``since`` is the local time the requests in doubt were first sent; entries made before (a
+    previous run's) never count. When the members were ``likely_entered`` (answer lost rather than
+    refused with a 5xx) the event's recent items are read first, page by page, if that is cheaper; a
+    listing read in pages can shift under the reader, so only what it shows counts, and every key it
+    does not account for is asked about on its own. Returns None when the status endpoint fails.
+    Items found are added to ``claimed`` so two rows never take the same entry.
     """
+    since = time.time() if since is None else since
     distinct = list(dict.fromkeys(keys))
     need = Counter(keys)
     items_by_key: dict[str, dict[str, dict]] = {k: {} for k in distinct}   # key -> eventInstanceId -> item
+    undated: Counter = Counter()
 
     def take(item: dict, key: str) -> None:
+        if item.get("eventDefinitionKey") not in (None, event_key):
+            return
+        when = _dated(item, since, conn.server_clock_offset)
         eid = item.get("eventInstanceId")
-        if eid and item.get("eventDefinitionKey") in (None, event_key) and not _made_before(
-                item, since, conn.server_clock_offset):
+        if when == "after" and eid:
             items_by_key[key][eid] = item
+        elif when != "before" and eid not in claimed:
+            undated[key] += 1
 
     try:
         window = None
-        if since is not None and likely_entered:
+        if likely_entered:
             window = _recent_items(conn, event_key, since, len(distinct), out)
         for item in window or []:
             if item.get("contactKey") in items_by_key:
@@ -737,6 +772,8 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
                 continue
             if out is not None:
                 out.requests += 1
+            items_by_key[key].clear()
+            undated[key] = 0
             for item in conn.batch_status(contact_key=key, event_key=event_key):
                 if item.get("contactKey") in (None, key):
                     take(item, key)
@@ -749,6 +786,9 @@ def find_queued(conn: Connection, event_key: str, keys: Sequence[str], claimed: 
             pick = next((item for eid, item in items_by_key[key].items() if eid not in claimed), None)
             if pick is not None:
                 claimed.add(pick["eventInstanceId"])
+            elif undated[key]:
+                undated[key] -= 1
+                pick = UNDATED
             found.append(pick)
     return found
 
@@ -780,24 +820,37 @@ def _recent_items(conn: Connection, event_key: str, since: float, n_keys: int,
     return items
 
 
-def _made_before(item: dict, since: float | None, offset: float | None) -> bool:
-    """True when the item's ``createdDate`` is surely earlier than ``since`` (local time)."""
-    if since is None:
-        return False
+def _dated(item: dict, since: float, offset: float | None) -> str:
+    """Was this status item made by a request sent at ``since`` (local epoch) or later?
+
+    ``"after"``: yes, it can be this request's. ``"before"``: surely not (a previous run's, say).
+    ``"undated"``: cannot tell (no createdDate, no time zone on it, no server clock), so the row
+    it would settle is left ``unknown`` rather than called queued or sent again.
+    """
     text = item.get("createdDate")
-    if not isinstance(text, str):
-        return False
     try:
-        created = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        created = datetime.fromisoformat(text.strip().replace("Z", "+00:00")) if isinstance(text, str) else None
     except ValueError:
-        return False
-    if created.tzinfo is None:
-        return False
-    # ``offset`` comes from the Date header, which is cut to the second, so it can only read low; then
-    # createdDate - offset is never earlier than the local moment our own request made the entry.
-    # 2 s covers a createdDate cut to the second and a stale offset. With no Date header, allow a lot.
-    margin = 2.0 if offset is not None else CLOCK_ALLOWANCE
-    return created.timestamp() - (offset or 0.0) < since - margin
+        created = None
+    if created is None:
+        return "undated"
+    if created.tzinfo is None:  # local time of an unknown zone: only a day's distance tells
+        earliest = created.replace(tzinfo=timezone.utc).timestamp() - 14 * 3600
+        latest = earliest + 28 * 3600
+    else:
+        earliest = latest = created.timestamp()
+    if offset is None:  # no Date header: allow for clocks that disagree by minutes
+        earliest, latest, margin = earliest - CLOCK_ALLOWANCE, latest + CLOCK_ALLOWANCE, 0.0
+    else:
+        # the Date header is cut to the second, so ``offset`` can only read low: createdDate - offset is
+        # never earlier than the local moment our request made the entry. 2 s covers a createdDate cut
+        # to the second and a stale offset.
+        earliest, latest, margin = earliest - offset, latest - offset, 2.0
+    if latest < since - margin:
+        return "before"
+    if earliest >= since - margin:
+        return "after"
+    return "undated"
 
 
 def _as_int(value: Any) -> int | None:
@@ -870,6 +923,8 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
         if not records:
             jrnl.write({"kind": "run", "event_key": event_key, "rows": len(prepared.keys),
                         "contact_key": str(contact_key), "time": time.time()}, durable=True)
+        for pos, when in state.sent_at.items():
+            result.sent_at[pos] = when
         for pos, (eid, rid) in state.queued.items():
             result.set_row(pos, "queued", event_instance_id=eid, request_id=rid, message="queued in an earlier run")
         if state.queued or state.in_doubt:
@@ -881,7 +936,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
         runner.claimed |= state.known_ids
         in_doubt = sorted(state.in_doubt)
         if in_doubt:
-            _settle_in_doubt(runner, in_doubt, state.first_sent)
+            _settle_in_doubt(runner, in_doubt, _first_sent(result, in_doubt, started_at))
         todo = [p for p in todo if result.status[p] not in ("queued", "unknown")]
 
     def retry(res: EntryResult, **options: Any) -> None:
@@ -893,7 +948,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
         res.interrupted = False
         unknown = [p for p in res.positions(["unknown"]) if p not in still_out]
         if unknown:
-            _settle_in_doubt(again, unknown, started_at)
+            _settle_in_doubt(again, unknown, _first_sent(res, unknown, started_at))
         targets = [p for p in res.resendable_positions() if p not in still_out]
         again.run(targets)
         if still_out:
@@ -922,6 +977,8 @@ def _collect_in_flight(result: EntryResult, runner: Runner) -> set[int]:
             runner.apply(fut.result(timeout=grace))
         except FutureTimeout:
             still.append((fut, positions))
+        except CancelledError:  # never started, so never sent: its rows are checked like any unknown
+            pass
     result._in_flight = still
     return {p for _, positions in still for p in positions}
 
@@ -944,7 +1001,9 @@ def _settle_in_doubt(runner: Runner, positions: list[int], since: float | None) 
         return
     rows = []
     for p, item in zip(positions, found, strict=True):
-        if item is not None:
+        if item is UNDATED:
+            res.set_row(p, "unknown", message=UNDATED_MESSAGE)
+        elif item is not None:
             res.set_row(p, "queued", event_instance_id=item.get("eventInstanceId"), request_id=item.get("requestId"),
                         message="found queued by the status endpoint")
             rows.append([p, "queued", item.get("eventInstanceId"), item.get("requestId")])
@@ -953,6 +1012,12 @@ def _settle_in_doubt(runner: Runner, positions: list[int], since: float | None) 
     if runner.journal:
         runner.journal.write({"kind": "reconciled", "run": runner.run_id, "rows": rows,
                               "not_found": [p for p, item in zip(positions, found, strict=True) if item is None]})
+
+
+def _first_sent(result: EntryResult, positions: Sequence[int], default: float) -> float:
+    """The earliest moment any of these rows was sent (entries made before it are not theirs)."""
+    times = [result.sent_at[p] for p in positions if result.sent_at[p] is not None]
+    return min(times) if times else default
 
 
 def _take(iterator, n: int) -> list:

@@ -40,6 +40,7 @@ class BatchRecord:
     seconds: float = 0.0
     outcome: str = "pending"   # queued / partial / not_queued / failed / unknown / resumed
     message: str | None = None
+    sent_at: float | None = None  # local epoch seconds of its first request (dates entries in a check)
 
 
 @dataclass
@@ -56,6 +57,7 @@ class EntryResult:
     request_id: list = field(default_factory=list)
     batch: list = field(default_factory=list)
     attempts: list = field(default_factory=list)
+    sent_at: list = field(default_factory=list, repr=False)   # when each row was first sent (epoch seconds)
     batch_records: list[BatchRecord] = field(default_factory=list)
     raw: list = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
@@ -77,7 +79,8 @@ class EntryResult:
 
     def __post_init__(self) -> None:
         n = len(self.contact_keys)
-        for name in ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts"):
+        for name in ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts",
+                     "sent_at"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
@@ -495,3 +496,69 @@ def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
     assert len(counts) == 97 and set(counts.values()) == {1}
     assert res.counts["queued"] == 97 and res.counts["not_queued"] == 3   # resent once, refused again
     assert _status_gets(sandbox) == 2 + 3                    # two window pages, then the three missing keys
+
+
+def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, tmp_path, monkeypatch):
+    conn = fast_conn(sandbox)
+    journal = tmp_path / "crash.jsonl"
+    df = contacts(3)
+    sandbox.inject("lost-answer", count=1)
+    monkeypatch.setattr(conn, "batch_status", _failing_status)        # status endpoint down: rows stay unknown
+    first = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    assert first.counts["unknown"] == 3
+    time.sleep(3.5)                                                    # the next session starts much later
+    second = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    assert second.counts["unknown"] == 3
+    monkeypatch.setattr(conn, "batch_status", type(conn).batch_status.__get__(conn))   # the endpoint is back
+    second.retry()
+    assert_exactly_once(sandbox, df, second)                           # found, not sent a second time
+
+
+def test_pressing_ctrl_c_twice_stops_waiting_and_retry_collects_the_batches_in_flight(sandbox):
+    conn = fast_conn(sandbox)
+    sandbox.configure(latency=0.3)
+    df = contacts(2000)
+
+    def press_twice(event):
+        if event.kind == "batch" and event.batches_done == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    res = enter_journey(df, sandbox.event_key, connection=conn, progress=press_twice, concurrency=4)
+    assert res.interrupted and res.counts["unknown"] > 0          # left in flight, not waited for
+    assert sum(res.counts.values()) == 2000
+    res.retry(progress=None)
+    assert_exactly_once(sandbox, df, res)
+
+
+def test_dating_status_items():
+    from sfmc_nb.entry import _dated
+
+    since = 1_800_000_000.0
+    iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat()  # noqa: E731
+    naive = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).replace(tzinfo=None).isoformat()  # noqa: E731
+    assert _dated({"createdDate": iso(since + 0.5)}, since, 0.0) == "after"
+    assert _dated({"createdDate": iso(since - 10)}, since, 0.0) == "before"
+    assert _dated({"createdDate": iso(since - 1)}, since, 0.0) == "after"      # within the 2 s allowance
+    assert _dated({"createdDate": iso(since + 60)}, since, 60.0) == "after"    # server clock a minute ahead
+    assert _dated({"createdDate": naive(since)}, since, 0.0) == "undated"      # no time zone: cannot tell
+    assert _dated({"createdDate": naive(since - 3 * 86400)}, since, 0.0) == "before"
+    assert _dated({}, since, 0.0) == "undated"
+    assert _dated({"createdDate": iso(since - 100)}, since, None) == "undated"  # no Date header: minutes of doubt
+    assert _dated({"createdDate": iso(since - 1000)}, since, None) == "before"
+
+
+def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, monkeypatch):
+    conn = fast_conn(sandbox)
+    df = pd.DataFrame({"SubscriberKey": ["A1"]})
+    enter_journey(df, sandbox.event_key, connection=conn, validate=False)     # an earlier entry of A1
+    real = type(conn).batch_status.__get__(conn)
+
+    def without_time_zone(**kwargs):
+        return [{**item, "createdDate": item["createdDate"].rstrip("Z")} for item in real(**kwargs)]
+
+    monkeypatch.setattr(conn, "batch_status", without_time_zone)
+    sandbox.inject("500", count=1)                      # not carried out: only the earlier entry exists
+    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
+    assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1   # neither lost silently nor sent twice
