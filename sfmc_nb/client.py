@@ -34,7 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from .auth import Credentials, Secret, TokenManager, _never_sent
+from .auth import Credentials, Secret, TokenManager, _never_sent, is_loopback
 from .errors import (
     ApiError,
     ConfigurationError,
@@ -251,7 +251,7 @@ class Connection:
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("https://", adapter)
             session.mount("http://", adapter)
-        session.trust_env = session.trust_env and not _is_loopback_url(credentials.auth_base_url)
+        session.trust_env = session.trust_env and not is_loopback(urlsplit(credentials.auth_base_url).hostname)
         self.session = session
         self.tokens = TokenManager(credentials, session, timeout=self.timeout)
         self._counts_lock = threading.Lock()
@@ -633,12 +633,6 @@ def _clean_keys(keys: Iterable[str]) -> list[str]:
 def _looks_like_id(value: str) -> bool:
     parts = value.split("-")
     return len(value) == 36 and [len(p) for p in parts] == [8, 4, 4, 4, 12]
-
-
-def _is_loopback_url(url: str) -> bool:
-    from .auth import is_loopback
-
-    return is_loopback(urlsplit(url).hostname)
 
 
 # --------------------------------------------------------------------------- connect and the default

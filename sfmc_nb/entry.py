@@ -35,13 +35,14 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPo
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .batching import MAX_BATCH_SIZE, PreparedRows, prepare
-from .client import Connection, default_connection
+from .client import Connection, _int_or_none, default_connection
 from .errors import (
     ApiError,
     ConnectError,
@@ -672,7 +673,7 @@ class Runner:
                     self.claimed.add(eid)
             else:
                 msg = m.get("message") or ("not queued" if code is not None else "answer had no eventInstanceId")
-                row = RowOutcome(positions[i], "not_queued", eid, _as_int(code), msg, answer.request_id)
+                row = RowOutcome(positions[i], "not_queued", eid, _int_or_none(code), msg, answer.request_id)
             rows.append(row)
             journal_rows.append([row.pos, row.status, row.event_instance_id, row.request_id])
         self._journal({"kind": "answer", **ident, "http": answer.status_code, "requestId": answer.request_id,
@@ -807,7 +808,7 @@ def _recent_items(conn: Connection, event_key: str, since: float, n_keys: int,
     first = conn.batch_status_page(event_key=event_key, start_date=start, page_size=STATUS_PAGE)
     if out is not None:
         out.requests += 1
-    count = _as_int(first.get("count"))
+    count = _int_or_none(first.get("count"))
     items = list(first.get("items") or [])
     pages = -(-count // STATUS_PAGE) if count is not None else None
     if pages is None or pages >= n_keys:   # cheaper (or only possible) to ask per contact
@@ -851,13 +852,6 @@ def _dated(item: dict, since: float, offset: float | None) -> str:
     if earliest >= since - margin:
         return "after"
     return "undated"
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------- the public call
@@ -910,7 +904,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     for pos in todo:
         result.set_row(pos, "skipped", message=DRY_RUN if dry_run else NOT_SENT)
     if dry_run:
-        result.preview = [b.members for b in _take(prepared.batches(batch_size), 3)]
+        result.preview = [b.members for b in islice(prepared.batches(batch_size), 3)]
         return result
 
     started, started_at = time.monotonic(), time.time()
@@ -1018,12 +1012,3 @@ def _first_sent(result: EntryResult, positions: Sequence[int], default: float) -
     """The earliest moment any of these rows was sent (entries made before it are not theirs)."""
     times = [result.sent_at[p] for p in positions if result.sent_at[p] is not None]
     return min(times) if times else default
-
-
-def _take(iterator, n: int) -> list:
-    out = []
-    for item in iterator:
-        out.append(item)
-        if len(out) >= n:
-            break
-    return out

@@ -9,7 +9,6 @@ nbval, nbconvert and terminals all show a small table without widgets.
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -252,6 +251,3 @@ class EntryResult:
         out.append(self.to_frame().head(HTML_ROWS).to_html(notebook=False))
         out.append("</div>")
         return "\n".join(out)
-
-    def raw_json(self, limit: int = 5) -> str:
-        return json.dumps(self.raw[:limit], indent=2, default=str)
