@@ -21,7 +21,8 @@ from .errors import ValidationError
 __all__ = [
     "MAX_BATCH_SIZE", "MAX_CONTACTS_PER_LOOKUP", "DEFAULT_CONCURRENCY", "MAX_CONCURRENCY", "CONTACT_KEY_NAMES",
     "STATUSES", "STATUS_LABELS", "STATUS_COLOURS", "SECRET_MASK",
-    "check_concurrency", "backoff_delay", "dumps_strict", "is_missing", "plural", "counts_text", "one_line",
+    "check_concurrency", "backoff_delay", "dumps_strict", "is_missing", "int_or_none",
+    "plural", "counts_text", "one_line",
     "join_limited", "scrub", "default_contact_key",
 ]
 
@@ -87,6 +88,16 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, decimal.Decimal):
         return value.is_nan()
     return False
+
+
+def int_or_none(value: Any) -> int | None:
+    """An int from an API field that may be missing, empty, a string or junk (junk gives ``None``)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:

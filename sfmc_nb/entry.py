@@ -25,7 +25,6 @@ import os
 import queue
 import random
 import signal
-import sys
 import threading
 import time
 import warnings
@@ -43,6 +42,7 @@ import pandas as pd
 
 from .batching import MAX_BATCH_SIZE, PreparedRows, prepare
 from .client import Connection, _int_or_none, default_connection
+from .engine.progress import ProgressEvent, ProgressKind, TextProgress
 from .errors import (
     ApiError,
     ConnectError,
@@ -70,41 +70,6 @@ WINDOW_MIN_KEYS = 10     # below this, reconcile contact by contact
 UNDATED_MESSAGE = ("the status endpoint lists an entry for this contact whose date cannot show whether this run "
                    "made it; not resent: check it (%sfmc_batch_status) before entering it again")
 STATUS_PAGE = 50         # the status endpoint's documented default page size
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    """One step of a run, for progress displays."""
-
-    kind: str                 # "start" | "batch" | "throttle" | "reconcile" | "done"
-    batches_done: int
-    batches_total: int
-    rows_total: int
-    counts: dict
-    elapsed: float
-    contacts_per_second: float | None
-    wait: float | None = None
-    message: str = ""
-
-
-class TextProgress:
-    """A progress callback for terminals and scripts: one line every few seconds, not one per batch."""
-
-    def __init__(self, stream=None, every: float = 5.0):
-        self.stream = stream or sys.stderr
-        self.every = every
-        self._last = 0.0
-
-    def __call__(self, event: ProgressEvent) -> None:
-        now = time.monotonic()
-        if event.kind not in ("start", "done", "throttle") and now - self._last < self.every:
-            return
-        self._last = now
-        counts = ", ".join(f"{n} {s}" for s, n in event.counts.items() if n)
-        speed = f", {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
-        note = f" ({event.message})" if event.message else ""
-        print(f"[sfmc_nb] {event.kind}: batch {event.batches_done}/{event.batches_total}; {counts or 'none yet'}"
-              f"{speed}{note}", file=self.stream, flush=True)
 
 
 def default_contact_key(columns: Iterable[Any]) -> str | None:
@@ -379,7 +344,7 @@ class Runner:
 
     # -- progress ------------------------------------------------------------------------
 
-    def emit(self, kind: str, wait_s: float | None = None, message: str = "") -> None:
+    def emit(self, kind: ProgressKind, wait_s: float | None = None, message: str = "") -> None:
         if self.progress is None:
             return
         elapsed = time.monotonic() - self._started
@@ -409,7 +374,7 @@ class Runner:
         batches = self.prepared.batches(self.batch_size, positions=positions)
         self.result.concurrency = self.result.concurrency or self.concurrency
         self.result.lowest_concurrency = min(self.result.lowest_concurrency or self.concurrency, self.concurrency)
-        self.emit("start")
+        self.emit(ProgressKind.START)
         in_flight: dict[Future, Any] = {}
         keys_in_flight: Counter = Counter()
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sfmc-entry")
@@ -455,7 +420,7 @@ class Runner:
             pool.shutdown(wait=False, cancel_futures=True)
             self.result.throttled_seconds += self.throttle.paused_seconds
             self.drain_events()
-            self.emit("done")
+            self.emit(ProgressKind.DONE)
 
     def _catch_sigint(self) -> Callable[[], None]:
         """While the run lasts, Ctrl-C (or the kernel's stop button) never raises mid-step: the first
@@ -472,8 +437,8 @@ class Runner:
                 return
             self.stop.set()
             self.result.interrupted = True
-            self.events.put(("interrupt", None, "interrupted: finishing the batches in flight (press again to "
-                             "stop waiting)"))
+            self.events.put((ProgressKind.INTERRUPT, None,
+                             "interrupted: finishing the batches in flight (press again to stop waiting)"))
 
         try:
             signal.signal(signal.SIGINT, on_sigint)
@@ -532,7 +497,7 @@ class Runner:
         if outcome.fatal is not None:
             self.stop.set()
             res.warnings.append(f"run stopped: {outcome.fatal}")
-        self.emit("batch")
+        self.emit(ProgressKind.BATCH)
 
     # -- one batch (worker thread) -------------------------------------------------------
 
@@ -605,7 +570,7 @@ class Runner:
                 self._journal({"kind": "refused", **ident, "http": 429})
                 wait_s = self.throttle.throttled(exc.retry_after)
                 out.throttled_waits += 1
-                self.events.put(("throttle", wait_s, f"throttled: waiting {wait_s:.1f} s"))
+                self.events.put((ProgressKind.THROTTLE, wait_s, f"throttled: waiting {wait_s:.1f} s"))
                 if time.monotonic() + wait_s > deadline:
                     finish("failed", f"throttled for more than {self.max_seconds:g} s; call .retry() later",
                            exc.errorcode)
@@ -695,7 +660,7 @@ class Runner:
         Returns False when the status endpoint could not answer: the members end ``unknown``.
         """
         out.reconciliations += 1
-        self.events.put(("reconcile", None, f"checking {len(remaining)} contacts after: {why}"))
+        self.events.put((ProgressKind.RECONCILE, None, f"checking {len(remaining)} contacts after: {why}"))
         time.sleep(self.reconcile_delay)
         found = find_queued(self.conn, self.event_key, [keys[i] for i in remaining], self.claimed,
                             self._claimed_lock, out, since=since, likely_entered=likely_entered)
