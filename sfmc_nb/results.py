@@ -179,6 +179,11 @@ class EntryResult:
         """How many rows :meth:`retry` would act on: the resendable ones and the ``unknown`` ones it checks."""
         return len(self.resendable_positions()) + self.counts["unknown"]
 
+    @property
+    def can_retry(self) -> bool:
+        """True when :meth:`retry` can act: the result came from a live run (not a dry run or a copy)."""
+        return self._retry is not None and not self.dry_run
+
     # -- acting ----------------------------------------------------------------------------
 
     def retry(self, **options: Any) -> EntryResult:
