@@ -10,6 +10,7 @@ In a notebook: ``%load_ext sfmc_nb``, then ``%sfmc_auth`` and ``%%journey_enter`
 from __future__ import annotations
 
 from . import accessor, errors, sandbox  # noqa: F401 - importing accessor registers df.sfmc
+from ._version import __version__
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
 from .errors import (
     ApiError,
@@ -24,8 +25,6 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection", "sandbox", "errors",
