@@ -8,14 +8,12 @@ import time
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from traitlets.config import Config
 
 import sfmc_nb
-from sfmc_nb import magics as magics_module
 from sfmc_nb import sandbox as sandbox_module
 from sfmc_nb.magics import AuthStatus, JourneyInfo, SfmcMagics
+from sfmc_nb.magics import auth as auth_magics
 from sfmc_nb.results import EntryResult
 
 KNOWN_SECRET = "Kn0wn-Client-Secret-for-the-Leak-Test-9xQ"
@@ -25,28 +23,23 @@ KNOWN_SECRET = "Kn0wn-Client-Secret-for-the-Leak-Test-9xQ"
 
 
 @pytest.fixture
-def ip():
-    """A fresh InteractiveShell (history off) with ``%load_ext sfmc_nb``; the singleton is reset afterwards."""
-    InteractiveShell.clear_instance()
-    config = Config()
-    config.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=config)
+def ip(shell):
+    """The test shell with ``%load_ext sfmc_nb``; sandboxes the magics started are stopped afterwards."""
     shell.run_line_magic("load_ext", "sfmc_nb")
     yield shell
-    for magics in [c for c in shell.configurables if isinstance(c, SfmcMagics)]:
-        for conn in magics._own_sandboxes:
+    for settings in [c for c in shell.configurables if isinstance(c, SfmcMagics)]:
+        for conn in settings.own_sandboxes:
             conn.close()
             conn.sandbox.stop()
     conn = sfmc_nb.default_connection(required=False)
     if conn is not None:
         conn.close()
     sfmc_nb.set_default_connection(None)
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture
 def no_prompt(monkeypatch):
-    monkeypatch.setattr(magics_module, "_can_prompt", lambda shell: False)
+    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: False)
 
 
 @pytest.fixture
@@ -192,7 +185,7 @@ def test_auth_prompts_for_the_secret_when_the_kernel_can(ip, sandbox, monkeypatc
         asked.append(prompt)
         return sandbox.client_secret
 
-    monkeypatch.setattr(magics_module, "_can_prompt", lambda shell: True)
+    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: True)
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     conn = ip.run_line_magic("sfmc_auth",
                              f"--auth-base-url {sandbox.auth_base_url} --client-id {sandbox.client_id}")
