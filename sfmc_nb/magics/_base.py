@@ -20,6 +20,8 @@ NOT_LOGGED_IN = "not logged in: run %sfmc_auth first (or %sfmc_auth --sandbox to
 class SfmcMagicsBase(Magics):
     """A magics class that reads its defaults from the one shared :class:`SfmcMagics` (``settings``)."""
 
+    shell: Any  # the InteractiveShell (always given here)
+
     def __init__(self, shell: Any, settings: SfmcMagics):
         super().__init__(shell=shell)
         self.settings = settings

@@ -66,6 +66,7 @@ def _secret_on_line(tokens: list[str]) -> str | None:
     """Why the token list looks like it holds a secret, or None."""
     known = known_secrets()
     flag_before: str | None = None
+    context: str | None
     for tok in tokens:
         name, eq, inline = tok.partition("=") if tok.startswith("-") else ("", "", "")
         if tok.startswith("-") and len(tok) > 1:
