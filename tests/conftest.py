@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
 
 import sfmc_nb
 from sfmc_nb import sandbox as sandbox_module
@@ -21,6 +25,22 @@ def conn(sandbox):
     connection = sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def shell():
+    """A fresh InteractiveShell (history off), forgotten afterwards.
+
+    Every shell registers its clean-up with ``atexit``; left registered, each finished test's shell would run
+    it when pytest exits (seconds in all). The teardown unregisters it and clears the singleton.
+    """
+    InteractiveShell.clear_instance()
+    config = Config()
+    config.HistoryManager.enabled = False
+    ip = InteractiveShell.instance(config=config)
+    yield ip
+    atexit.unregister(ip.atexit_operations)
+    InteractiveShell.clear_instance()
 
 
 @pytest.fixture(autouse=True)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
+import types
 
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from traitlets.config import Config
+from traitlets import TraitError
 
 import sfmc_nb
-from sfmc_nb import magics as magics_module
 from sfmc_nb import sandbox as sandbox_module
 from sfmc_nb.magics import AuthStatus, JourneyInfo, SfmcMagics
+from sfmc_nb.magics import auth as auth_magics
 from sfmc_nb.results import EntryResult
 
 KNOWN_SECRET = "Kn0wn-Client-Secret-for-the-Leak-Test-9xQ"
@@ -25,28 +26,23 @@ KNOWN_SECRET = "Kn0wn-Client-Secret-for-the-Leak-Test-9xQ"
 
 
 @pytest.fixture
-def ip():
-    """A fresh InteractiveShell (history off) with ``%load_ext sfmc_nb``; the singleton is reset afterwards."""
-    InteractiveShell.clear_instance()
-    config = Config()
-    config.HistoryManager.enabled = False
-    shell = InteractiveShell.instance(config=config)
+def ip(shell):
+    """The test shell with ``%load_ext sfmc_nb``; sandboxes the magics started are stopped afterwards."""
     shell.run_line_magic("load_ext", "sfmc_nb")
     yield shell
-    for magics in [c for c in shell.configurables if isinstance(c, SfmcMagics)]:
-        for conn in magics._own_sandboxes:
+    for settings in [c for c in shell.configurables if isinstance(c, SfmcMagics)]:
+        for conn in settings.own_sandboxes:
             conn.close()
             conn.sandbox.stop()
     conn = sfmc_nb.default_connection(required=False)
     if conn is not None:
         conn.close()
     sfmc_nb.set_default_connection(None)
-    InteractiveShell.clear_instance()
 
 
 @pytest.fixture
 def no_prompt(monkeypatch):
-    monkeypatch.setattr(magics_module, "_can_prompt", lambda shell: False)
+    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: False)
 
 
 @pytest.fixture
@@ -115,6 +111,54 @@ def test_unload_removes_the_magics(ip):
     assert not any(isinstance(c, SfmcMagics) for c in ip.configurables)
     ip.run_line_magic("load_ext", "sfmc_nb")
     assert ip.find_line_magic("sfmc_auth") is not None
+
+
+def _magic_tables(shell) -> dict[str, dict]:
+    return {kind: dict(table) for kind, table in shell.magics_manager.magics.items()}
+
+
+def test_unload_removes_exactly_what_load_registered_and_reload_works(shell):
+    before_magics, before_configurables = _magic_tables(shell), list(shell.configurables)
+    before_registry = dict(shell.magics_manager.registry)
+    shell.run_line_magic("load_ext", "sfmc_nb")
+    added = {kind: set(table) - set(before_magics[kind]) for kind, table in _magic_tables(shell).items()}
+    assert added["line"] == {"sfmc_auth", "journey_enter", "sfmc_journeys", "sfmc_journey", "sfmc_membership",
+                             "sfmc_exit", "sfmc_batch_status"}
+    assert added["cell"] == {"journey_enter"}
+    sfmc_nb.load_ipython_extension(shell)  # a second load keeps one of everything
+    assert sum(isinstance(c, SfmcMagics) for c in shell.configurables) == 1
+    assert len(shell.configurables) == len(before_configurables) + 4  # the settings and three magics classes
+
+    shell.run_line_magic("unload_ext", "sfmc_nb")
+    assert _magic_tables(shell) == before_magics
+    assert shell.magics_manager.registry == before_registry
+    assert shell.configurables == before_configurables
+
+    shell.run_line_magic("load_ext", "sfmc_nb")
+    shell.run_line_magic("config", "SfmcMagics.concurrency = 5")
+    assert magics_of(shell).concurrency == 5
+    assert "run %sfmc_auth first" in usage_error(shell.run_line_magic, "sfmc_journeys", "")
+
+
+def test_unload_leaves_a_magic_registered_since_under_the_same_name(shell):
+    shell.run_line_magic("load_ext", "sfmc_nb")
+    shell.register_magic_function(lambda line: f"mine: {line}", "line", "sfmc_journeys")
+    shell.run_line_magic("unload_ext", "sfmc_nb")
+    assert shell.run_line_magic("sfmc_journeys", "x") == "mine: x"
+    assert shell.find_line_magic("sfmc_journey") is None
+
+
+def test_concurrency_setting_is_checked_against_its_range(ip):
+    m = magics_of(ip)
+    ip.run_line_magic("config", "SfmcMagics.concurrency = 32")
+    assert m.concurrency == 32
+    for bad in (0, 33, -1):
+        ip.run_cell(f"%config SfmcMagics.concurrency = {bad}")  # %config logs the refusal
+        assert m.concurrency == 32
+    with pytest.raises(TraitError, match="from 1 to 32"):
+        m.concurrency = 33
+    m.concurrency = 1
+    assert m.concurrency == 1
 
 
 def test_journey_enter_opts_out_of_variable_expansion(ip):
@@ -192,7 +236,7 @@ def test_auth_prompts_for_the_secret_when_the_kernel_can(ip, sandbox, monkeypatc
         asked.append(prompt)
         return sandbox.client_secret
 
-    monkeypatch.setattr(magics_module, "_can_prompt", lambda shell: True)
+    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: True)
     monkeypatch.setattr("getpass.getpass", fake_getpass)
     conn = ip.run_line_magic("sfmc_auth",
                              f"--auth-base-url {sandbox.auth_base_url} --client-id {sandbox.client_id}")
@@ -382,6 +426,8 @@ def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp
     assert [json.loads(line) for line in own.read_text().splitlines()]
     assert sandbox.entry_counts(ev) == {"00123": 3, "00124": 3}
     assert "at least 1" in usage_error(ip.run_cell_magic, "journey_enter", f"--event {ev} --concurrency 0", CSV)
+    assert "at most 32" in usage_error(ip.run_cell_magic, "journey_enter", f"--event {ev} --concurrency 33", CSV)
+    assert sandbox.entry_counts(ev) == {"00123": 3, "00124": 3}
 
 
 @pytest.mark.parametrize("mode", ["text", "html", "widget"])
@@ -398,6 +444,22 @@ def test_display_setting_shows_the_result_once(logged_in, ip, sandbox, mode):
     else:
         assert len(cap.outputs) == 1
         assert "application/vnd.jupyter.widget-view+json" in cap.outputs[0].data
+
+
+class _BrokenModule(types.ModuleType):
+    def __getattr__(self, name):
+        raise RuntimeError("a bug in the widgets module")
+
+
+def test_progress_runs_without_widgets_but_a_broken_widgets_module_shows(logged_in, ip, sandbox, monkeypatch):
+    ip.run_line_magic("config", "SfmcMagics.progress = True")
+    monkeypatch.setitem(sys.modules, "sfmc_nb.widgets", None)  # as if ipywidgets were not installed
+    ip.run_cell_magic("journey_enter", f"res --event {sandbox.event_key}", CSV)
+    assert ip.user_ns["res"].counts["queued"] == 2
+    monkeypatch.setitem(sys.modules, "sfmc_nb.widgets", _BrokenModule("sfmc_nb.widgets"))
+    with pytest.raises(RuntimeError, match="a bug in the widgets module"):
+        ip.run_cell_magic("journey_enter", f"--event {sandbox.event_key}", CSV)
+    assert sandbox.entry_counts(sandbox.event_key) == {"00123": 1, "00124": 1}
 
 
 def test_library_errors_are_one_line_or_full_traceback(logged_in, ip, sandbox):
@@ -448,7 +510,7 @@ def test_journeys_list(logged_in, ip):
     assert list(named["key"]) == ["welcome-journey"]
 
 
-def test_one_journey(logged_in, ip, sandbox):
+def test_one_journey(logged_in, ip, sandbox, monkeypatch):
     info = ip.run_line_magic("sfmc_journey", "welcome-journey --version 1")
     assert isinstance(info, JourneyInfo)
     assert info["status"] == "Published" and info["version"] == 1 and info["entryMode"] == "MultipleEntries"
@@ -457,6 +519,8 @@ def test_one_journey(logged_in, ip, sandbox):
     assert {"SubscriberKey", "Email", "FirstName"} <= set(info["entryFields"]["name"])
     page = info._repr_html_()
     assert "Published" in page and "SubscriberKey" in page and "<table" in page
+    monkeypatch.setitem(sys.modules, "sfmc_nb.widgets", None)  # the card's table needs no widgets
+    assert 'class="sfmc-table"' in info._repr_html_()
     assert "SubscriberKey" in repr(info)
     by_id = ip.run_line_magic("sfmc_journey", info["id"])
     assert by_id["key"] == "welcome-journey"

@@ -1,0 +1,163 @@
+"""``%%journey_enter`` (and its line form ``%journey_enter --from DF``): enter contacts into a journey.
+
+Glue only: the magic turns its line and cell into the arguments of :func:`sfmc_nb.entry.enter_journey`,
+with the defaults of ``SfmcMagics``, then shows the result once and stores it in the variable named first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import keyword
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.core.error import UsageError
+from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
+from IPython.display import display
+
+from .._rules import MAX_CONCURRENCY, check_concurrency, default_contact_key
+from ..errors import ValidationError
+from ._base import SfmcMagicsBase
+from ._cells import read_body
+from ._errors import guard, listed
+from ._parsing import MagicParser
+
+__all__ = ["EntryMagics"]
+
+
+def _enter_parser() -> MagicParser:
+    p = MagicParser("%%journey_enter", description="Enter the contacts of the cell (CSV or JSON lines) or of "
+                    "--from DF into the journey(s) of an entry event.")
+    p.add_argument("result_var", nargs="?", help="variable that receives the EntryResult")
+    p.add_argument("--event", required=True, help="the entry event definition key")
+    p.add_argument("--contact-key", help="contact key column (default: SubscriberKey or ContactKey)")
+    p.add_argument("--data", help="columns sent as entry data: COL,COL or 'all' (default: all others)")
+    p.add_argument("--from", dest="source", metavar="DF", help="a DataFrame variable instead of the cell body")
+    p.add_argument("--dry-run", action="store_true", help="check and build the batches, send nothing")
+    p.add_argument("--concurrency", type=int, help="batches in flight (default: SfmcMagics.concurrency)")
+    p.add_argument("--no-validate", action="store_true", help="skip the journey and schema checks")
+    p.add_argument("--journal", help="JSON-lines journal file (resume a run that died)")
+    return p
+
+
+@magics_class
+class EntryMagics(SfmcMagicsBase):
+    """``%%journey_enter``: contacts from the cell body or a DataFrame into a journey's entry event."""
+
+    def __init__(self, shell: Any, settings: Any):
+        super().__init__(shell, settings)
+        self._parser = _enter_parser()
+
+    @line_cell_magic("journey_enter")
+    @no_var_expand
+    @guard
+    def journey_enter(self, line: str = "", cell: str | None = None):
+        """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
+        [--data COL,COL|all] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
+
+        The cell body holds CSV (every column read as text) or JSON lines; or ``--from DF`` names a
+        DataFrame (the line form ``%journey_enter --from df --event KEY`` works too). The result is
+        displayed once and stored in ``result_var``; the magic returns None.
+        """
+        prog = "%%journey_enter" if cell is not None else "%journey_enter"
+        args = self._parser.parse_line(line)
+        var = args.result_var
+        if var is not None and (not var.isidentifier() or keyword.iskeyword(var)):
+            raise UsageError(f"{prog}: {var!r} is not a valid variable name for the result")
+        if not args.event.strip():
+            raise UsageError(f"{prog}: --event needs the entry event definition key")
+        df = self._contacts(args, cell, prog)
+        contact_key, data = _columns(args, df, prog)
+        concurrency = self._concurrency(args, prog)
+        conn = self.connection()
+
+        from .. import entry as _entry  # the engine is loaded on first use, not by %load_ext
+
+        result = _entry.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
+                                      concurrency=concurrency, dry_run=args.dry_run,
+                                      validate=self.settings.validate and not args.no_validate,
+                                      journal=self._journal(args), progress=self._progress())
+        self.settings.last_result = result
+        if var is not None:
+            self.shell.user_ns[var] = result
+        self._show(result)
+        return None
+
+    def _contacts(self, args: argparse.Namespace, cell: str | None, prog: str) -> pd.DataFrame:
+        """The input rows: the cell body, or the DataFrame named by ``--from`` (never both)."""
+        body = cell if cell is not None else ""
+        if args.source:
+            if body.strip():
+                raise UsageError(f"{prog}: give the contacts in the cell body or with --from {args.source}, not both")
+            df = self.frame_var(args.source, prog)
+        else:
+            if not body.strip():
+                raise UsageError(f"{prog}: no contacts: put CSV or JSON lines in the cell body, or use --from DF")
+            df = read_body(body, prog)
+        if len(df) == 0:
+            raise UsageError(f"{prog}: the input has no rows")
+        return df
+
+    def _concurrency(self, args: argparse.Namespace, prog: str) -> int:
+        value = self.settings.concurrency if args.concurrency is None else args.concurrency
+        try:
+            return check_concurrency(value, "--concurrency")
+        except ValidationError:
+            raise UsageError(f"{prog}: --concurrency must be at least 1 and at most {MAX_CONCURRENCY}") from None
+
+    def _journal(self, args: argparse.Namespace) -> str | None:
+        """``--journal``, or a new file in ``SfmcMagics.journal_dir`` (none for a dry run)."""
+        if args.journal is not None or not self.settings.journal_dir or args.dry_run:
+            return args.journal
+        folder = Path(self.settings.journal_dir).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.event)[:60]
+        return str(folder / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+
+    def _progress(self):
+        if not self.settings.progress:
+            return None
+        try:
+            from ..widgets import LiveProgress
+        except ImportError:  # no ipywidgets: run without a bar
+            return None
+        return LiveProgress("text" if self.settings.display == "text" else "auto")
+
+    def _show(self, result: Any) -> None:
+        mode = self.settings.display
+        if mode == "widget":
+            try:
+                panel = result.show()
+            except ImportError:
+                mode = "html"
+            else:
+                display(panel)
+                return
+        if mode == "html":
+            display({"text/html": result._repr_html_(), "text/plain": repr(result)}, raw=True)
+        else:
+            print(repr(result))
+
+
+def _columns(args: argparse.Namespace, df: pd.DataFrame, prog: str) -> tuple[str, Any]:
+    """The contact key column (named or found) and the data columns (``"all"`` or a list without the key)."""
+    contact_key = args.contact_key
+    if contact_key is None:
+        contact_key = default_contact_key(df.columns)
+        if contact_key is None:
+            raise UsageError(f"{prog}: name the contact key column with --contact-key; columns are "
+                             f"{listed(df.columns)}")
+    elif contact_key not in df.columns:
+        raise UsageError(f"{prog}: no column {contact_key!r}; columns are {listed(df.columns)}")
+    data: Any = "all"
+    if args.data is not None and args.data.strip().lower() != "all":
+        data = [c.strip() for c in args.data.split(",") if c.strip()]
+        missing = [c for c in data if c not in df.columns]
+        if missing:
+            raise UsageError(f"{prog}: --data names missing columns {listed(missing)}; columns are "
+                             f"{listed(df.columns)}")
+        data = [c for c in data if c != contact_key]
+    return contact_key, data

@@ -1,0 +1,258 @@
+"""The exploration magics: what is in the tenant, and where contacts stand.
+
+``%sfmc_journeys``, ``%sfmc_journey``, ``%sfmc_membership``, ``%sfmc_exit`` and ``%sfmc_batch_status`` each
+call one :class:`~sfmc_nb.client.Connection` method and return a DataFrame (or a :class:`JourneyInfo`). Each
+table is built by one small ``_..._frame`` function, the one place to change when the client's models give
+their own frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+from IPython.core.error import UsageError
+from IPython.core.magic import line_magic, magics_class
+
+from .._rules import default_contact_key, one_line, plural
+from ..errors import ApiError
+from ._base import SfmcMagicsBase
+from ._display import JourneyInfo
+from ._errors import MAX_ERROR_CHARS, guard, listed
+from ._parsing import MagicParser
+
+__all__ = ["ExploreMagics"]
+
+
+# --------------------------------------------------------------------------- parsers
+
+
+def _journeys_parser() -> MagicParser:
+    p = MagicParser("%sfmc_journeys", description="List the tenant's journeys (newest versions).")
+    p.add_argument("--status", help="Draft, Published, Stopped, ...")
+    p.add_argument("--name", help="text in the name or description")
+    return p
+
+
+def _journey_parser() -> MagicParser:
+    p = MagicParser("%sfmc_journey", description="One journey, its entry events and entry schema.")
+    p.add_argument("journey", metavar="KEY_OR_ID")
+    p.add_argument("--version", type=int)
+    return p
+
+
+def _contacts_parser(prog: str, description: str) -> MagicParser:
+    """Contacts as KEY [KEY ...] or --from DF --contact-key COL (read by ``_keys_from``)."""
+    p = MagicParser(prog, description=description)
+    p.add_argument("keys", nargs="*", metavar="KEY")
+    p.add_argument("--from", dest="source", metavar="DF")
+    p.add_argument("--contact-key", metavar="COL")
+    return p
+
+
+def _membership_parser() -> MagicParser:
+    return _contacts_parser("%sfmc_membership", "Which journeys the contacts are in.")
+
+
+def _exit_parser() -> MagicParser:
+    p = _contacts_parser("%sfmc_exit", "Take contacts out of a journey (--status: follow the exit).")
+    p.add_argument("--journey", required=True, metavar="JOURNEY_KEY")
+    p.add_argument("--version", type=int, action="append", dest="versions", metavar="N",
+                   help="only these versions (repeat the flag for more)")
+    p.add_argument("--status", action="store_true", help="show where the exit requests stand")
+    return p
+
+
+def _batch_status_parser() -> MagicParser:
+    p = MagicParser("%sfmc_batch_status", description="What became of the members of one batch.")
+    p.add_argument("request_id", metavar="REQUEST_ID")
+    p.add_argument("--type", choices=["queued", "processed", "errored"])
+    return p
+
+
+# --------------------------------------------------------------------------- the magics
+
+
+@magics_class
+class ExploreMagics(SfmcMagicsBase):
+    """Journeys, one journey, membership, exit and batch status, as DataFrames."""
+
+    def __init__(self, shell: Any, settings: Any):
+        super().__init__(shell, settings)
+        self._parsers = {"journeys": _journeys_parser(), "journey": _journey_parser(),
+                         "membership": _membership_parser(), "exit": _exit_parser(),
+                         "batch_status": _batch_status_parser()}
+
+    @line_magic("sfmc_journeys")
+    @guard
+    def sfmc_journeys(self, line: str = ""):
+        """``%sfmc_journeys [--status S] [--name TEXT]``: a DataFrame of the tenant's journeys."""
+        args = self._parsers["journeys"].parse_line(line)
+        conn = self.connection()
+        return _journeys_frame(conn.journeys(status=args.status, name=args.name))
+
+    @line_magic("sfmc_journey")
+    @guard
+    def sfmc_journey(self, line: str = ""):
+        """``%sfmc_journey KEY_OR_ID [--version N]``: status, entry events, entry schema, populations."""
+        args = self._parsers["journey"].parse_line(line)
+        conn = self.connection()
+        j = conn.journey(args.journey, version=args.version)
+        info = _journey_info(j)
+        rows: list[dict] = []
+        problems: list[str] = []
+        for key in j.event_keys:
+            try:
+                fields = conn.entry_fields(key)
+            except ApiError as exc:
+                problems.append(f"entry schema of {key!r} not readable: {one_line(str(exc), MAX_ERROR_CHARS)}")
+                continue
+            rows.extend(_field_rows(key, fields))
+        if not j.event_keys:
+            problems.append("the journey has no API entry event")
+        info["entryFields"] = _entry_fields_frame(rows)
+        info["problems"] = problems
+        return info
+
+    @line_magic("sfmc_membership")
+    @guard
+    def sfmc_membership(self, line: str = ""):
+        """``%sfmc_membership KEY [KEY ...]`` or ``--from DF [--contact-key COL]``: which journeys they are in."""
+        args = self._parsers["membership"].parse_line(line, intermixed=True)
+        keys = self._keys_from(args, "%sfmc_membership")
+        conn = self.connection()
+        found = conn.contact_membership(keys)
+        frame = _membership_frame(found)
+        if found.not_found:
+            print(f"{plural(len(found.not_found), 'contact')} not found: {listed(found.not_found)}")
+        return frame
+
+    @line_magic("sfmc_exit")
+    @guard
+    def sfmc_exit(self, line: str = ""):
+        """``%sfmc_exit --journey KEY CONTACT [CONTACT ...]`` (or ``--from DF``): take contacts out of a journey.
+        ``--status``: where the exit requests stand. ``--version N`` (repeatable) limits the versions."""
+        args = self._parsers["exit"].parse_line(line, intermixed=True)
+        keys = self._keys_from(args, "%sfmc_exit")
+        conn = self.connection()
+        if args.status:
+            items = conn.contact_exit_status(keys, args.journey, versions=args.versions)
+        else:
+            items = conn.contact_exit(keys, args.journey, versions=args.versions)
+        frame = _exit_frame(items, with_instance=args.status)
+        if not args.status and frame.empty:
+            print(f"exit requested for {plural(len(keys), 'contact')} from {args.journey!r}: all accepted")
+        return frame
+
+    @line_magic("sfmc_batch_status")
+    @guard
+    def sfmc_batch_status(self, line: str = ""):
+        """``%sfmc_batch_status REQUEST_ID [--type queued|processed|errored]``: the batch's status items."""
+        args = self._parsers["batch_status"].parse_line(line)
+        conn = self.connection()
+        frame = _batch_status_frame(conn.batch_status(request_id=args.request_id, type=args.type))
+        if frame.empty:
+            print(f"no status items for request {args.request_id!r} (yet)")
+        return frame
+
+    def _keys_from(self, args: argparse.Namespace, prog: str) -> list[str]:
+        """Contact keys from the line or from ``--from DF --contact-key COL`` (blank and repeated keys dropped)."""
+        if args.source and args.keys:
+            raise UsageError(f"{prog}: give contact keys on the line or --from DF, not both")
+        if args.source:
+            df = self.frame_var(args.source, prog)
+            col = args.contact_key
+            if col is None:
+                col = default_contact_key(df.columns)
+                if col is None:
+                    raise UsageError(f"{prog}: name the key column with --contact-key; columns are "
+                                     f"{listed(df.columns)}")
+            if col not in df.columns:
+                raise UsageError(f"{prog}: no column {col!r} in {args.source}; columns are {listed(df.columns)}")
+            keys = [str(v) for v in df[col].dropna().tolist() if str(v).strip()]
+            keys = list(dict.fromkeys(keys))
+            if not keys:
+                raise UsageError(f"{prog}: column {col!r} of {args.source} holds no contact keys")
+            return keys
+        if args.contact_key:
+            raise UsageError(f"{prog}: --contact-key goes with --from DF")
+        if not args.keys:
+            raise UsageError(f"{prog}: give contact keys (KEY [KEY ...]) or --from DF --contact-key COL")
+        return list(dict.fromkeys(args.keys))
+
+
+# --------------------------------------------------------------------------- the tables
+# One function per table, so each can become the client model's own frame in one place.
+
+JOURNEY_COLUMNS = ["name", "key", "version", "status", "entryMode", "eventKeys", "currentPopulation",
+                   "cumulativePopulation", "id"]
+FIELD_COLUMNS = ["eventKey", "name", "type", "length", "isPrimaryKey", "isNullable"]
+MEMBERSHIP_COLUMNS = ["contactKey", "definitionKey", "version"]
+EXIT_COLUMNS = ["contactKey", "definitionKey", "version", "message"]
+
+
+def _journeys_frame(journeys: Iterable[Any]) -> pd.DataFrame:
+    """One row per journey (``Connection.journeys()``)."""
+    rows = [{"name": j.name, "key": j.key, "version": j.version, "status": j.status,
+             "entryMode": j.entry_mode, "eventKeys": list(j.event_keys),
+             "currentPopulation": (j.stats or {}).get("currentPopulation"),
+             "cumulativePopulation": (j.stats or {}).get("cumulativePopulation"), "id": j.id}
+            for j in journeys]
+    frame = pd.DataFrame(rows, columns=JOURNEY_COLUMNS)
+    return frame.astype({"version": "Int64", "currentPopulation": "Int64", "cumulativePopulation": "Int64"})
+
+
+def _journey_info(j: Any) -> JourneyInfo:
+    """The summary part of the ``%sfmc_journey`` card (``Connection.journey()``)."""
+    stats = j.stats or {}
+    return JourneyInfo(name=j.name, key=j.key, id=j.id, version=j.version, status=j.status,
+                       entryMode=j.entry_mode, eventKeys=list(j.event_keys),
+                       currentPopulation=stats.get("currentPopulation"),
+                       cumulativePopulation=stats.get("cumulativePopulation"))
+
+
+def _field_rows(event_key: str, fields: Iterable[Any]) -> list[dict]:
+    """The entry data extension's columns (``Connection.entry_fields()``) as rows of the schema table."""
+    return [{"eventKey": event_key, "name": f.name, "type": f.type, "length": f.length,
+             "isPrimaryKey": f.is_primary_key, "isNullable": f.is_nullable} for f in fields]
+
+
+def _entry_fields_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=FIELD_COLUMNS).astype({"length": "Int64"})
+
+
+def _membership_frame(found: Any) -> pd.DataFrame:
+    """One row per journey version a contact is in (``Connection.contact_membership()``); ``attrs["not_found"]``."""
+    frame = pd.DataFrame([{"contactKey": m.get("contactKey"), "definitionKey": m.get("definitionKey"),
+                           "version": m.get("version")} for m in found.memberships],
+                         columns=MEMBERSHIP_COLUMNS).astype({"version": "Int64"})
+    frame.attrs["not_found"] = list(found.not_found)
+    return frame
+
+
+def _exit_frame(items: Iterable[Any], with_instance: bool) -> pd.DataFrame:
+    """Exit problems (``contact_exit``) or exit statuses (``contact_exit_status``, ``with_instance``)."""
+    columns = EXIT_COLUMNS + (["definitionInstanceId"] if with_instance else [])
+    rows: list[dict] = []
+    for item in items:
+        if not isinstance(item, dict):
+            rows.append({"message": str(item)})
+            continue
+        base = {"contactKey": item.get("contactKey", item.get("ContactKey")),
+                "definitionKey": item.get("definitionKey", item.get("DefinitionKey"))}
+        statuses = item.get("status") or []
+        if not isinstance(statuses, list) or not statuses:
+            rows.append({**base, "message": item.get("message") or (None if not statuses else str(statuses))})
+            continue
+        for st in statuses:
+            st = st if isinstance(st, dict) else {"message": str(st)}
+            rows.append({**base, "version": st.get("version"), "message": st.get("message"),
+                         "definitionInstanceId": st.get("definitionInstanceId")})
+    return pd.DataFrame(rows, columns=columns).astype({"version": "Int64"})
+
+
+def _batch_status_frame(items: list[Any]) -> pd.DataFrame:
+    """The status items of one batch (``Connection.batch_status()``), nested fields flattened."""
+    return pd.json_normalize(items) if items else pd.DataFrame()
