@@ -27,7 +27,8 @@ from .errors import (
 )
 
 __all__ = [
-    "__version__", "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection", "sandbox", "errors",
+    "__version__", "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection",
+    "sandbox", "errors",
     "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
     "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
     "load_ipython_extension", "unload_ipython_extension",
