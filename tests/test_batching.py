@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sfmc_nb.accessor  # noqa: F401  (registers df.sfmc)
-from sfmc_nb.batching import MAX_BATCH_SIZE, Batch, PreparedRows, prepare, to_json_bytes
+from sfmc_nb._rules import dumps_strict
+from sfmc_nb.batching import MAX_BATCH_SIZE, Batch, PreparedRows, prepare
 from sfmc_nb.errors import SfmcError, ValidationError
 
 
@@ -52,7 +53,7 @@ def test_missing_values_become_null_by_default():
     assert rows[1] == dict.fromkeys(["s", "f", "d", "o", "n", "b", "tz"])
     assert rows[0] == {"s": "a", "f": 1.5, "d": "2024-01-02T00:00:00", "o": "x", "n": 1, "b": True,
                        "tz": "2024-01-02T00:00:00+00:00"}
-    assert b'"f":null' in to_json_bytes(members_of(prepared))
+    assert b'"f":null' in dumps_strict(members_of(prepared))
 
 
 def test_na_omit_leaves_missing_fields_out():
@@ -72,7 +73,7 @@ def test_numpy_scalars_become_python_values_and_booleans_stay_booleans():
     for row in rows:
         assert {type(v) for v in row.values()} <= {int, float, bool, str}
     assert type(rows[1]["o"]) is bool and type(rows[0]["b"]) is bool
-    assert b'"b":true' in to_json_bytes(rows[0])
+    assert b'"b":true' in dumps_strict(rows[0])
 
 
 def test_naive_datetimes_are_iso_like_timestamp_isoformat():
@@ -168,7 +169,7 @@ def test_lone_surrogates_refuse_the_row():
     assert prepared.sendable_positions == [2]
     assert "contact key" in prepared.skipped[0] and "column 's'" in prepared.skipped[1]
     assert prepared.keys[0] is None
-    to_json_bytes(members_of(prepared))
+    dumps_strict(members_of(prepared))
 
 
 def test_strings_stay_strings_and_categoricals_work():
@@ -413,10 +414,10 @@ def test_validation_error_is_an_sfmc_error():
     assert issubclass(ValidationError, SfmcError)
 
 
-def test_to_json_bytes_is_strict_compact_utf8():
-    assert to_json_bytes({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
+def test_dumps_strict_is_strict_compact_utf8():
+    assert dumps_strict({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
     with pytest.raises(ValueError):
-        to_json_bytes({"a": math.nan})
+        dumps_strict({"a": math.nan})
 
 
 # ---------------------------------------------------------------------------------------------- accessor
@@ -544,7 +545,7 @@ def test_any_frame_gives_strict_json_batches_accounting_for_every_row(df, size, 
     assert [p for b in batches for p in b.positions] == sent  # every sendable row once, in input order
     for batch in batches:
         assert 1 <= len(batch.members) == len(batch.positions) <= size
-        body = to_json_bytes(batch.members)
+        body = dumps_strict(batch.members)
         assert json.loads(body) == batch.members  # strict JSON that round-trips
         for pos, member in zip(batch.positions, batch.members, strict=True):
             key = member["contactKey"]

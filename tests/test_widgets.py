@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sfmc_nb.entry import ProgressEvent
+from sfmc_nb.engine.progress import ProgressEvent, ProgressKind, TextProgress
 from sfmc_nb.results import STATUSES, BatchRecord, EntryResult
 from sfmc_nb.widgets import (
     TAB_TITLES,
@@ -263,7 +263,7 @@ def test_hundred_thousand_rows_render_small():
 
 def event(kind="batch", done=0, total=1000, wait=None, counts=None, elapsed=1.0, message=""):
     counts = counts or {"queued": done * 100, "not_queued": 0, "failed": 0, "unknown": 0, "skipped": 0}
-    return ProgressEvent(kind, done, total, total * 100, counts, elapsed, 1000.0, wait, message)
+    return ProgressEvent(ProgressKind(kind), done, total, total * 100, counts, elapsed, 1000.0, wait, message)
 
 
 class FakeClock:
@@ -328,6 +328,61 @@ def test_widget_progress_bar_counts_throttle_note_and_rate_limit():
     assert "99,990 queued" in text(view.status.value) and "10 not queued" in text(view.status.value)
     assert view.bar.bar_style == "warning"
     assert repr(view) == "sfmc progress"
+
+
+INTERRUPT_MESSAGE = "interrupted: finishing the batches in flight (press again to stop waiting)"
+
+
+def interrupt_event(done=3):
+    return ProgressEvent(ProgressKind.INTERRUPT, done, 1000, 100_000, {"queued": done * 100}, 2.0, 1000.0, None,
+                         INTERRUPT_MESSAGE)
+
+
+def test_text_progress_always_shows_the_interrupt():
+    progress = LiveProgress(mode="text", clock=FakeClock())   # the clock never moves: batch lines are held back
+    progress(event("start"))
+    progress(event(done=3))
+    progress(interrupt_event())
+    assert len(progress.lines) == 2 and INTERRUPT_MESSAGE in progress.lines[-1]
+
+
+def test_text_progress_shows_each_new_throttle_wait():
+    progress = LiveProgress(mode="text", clock=FakeClock())
+    progress(event("start"))
+    progress(event("throttle", done=3, wait=1.0))
+    progress(event("throttle", done=3, wait=4.0))   # a longer wait within the interval: news, shown
+    assert [line.count("throttled: waiting") for line in progress.lines[1:]] == [1, 1]
+    assert "waiting 4 s" in progress.lines[-1]
+
+
+def test_widget_progress_shows_the_interrupt_until_the_run_ends():
+    clock = FakeClock()
+    progress = LiveProgress(mode="widget", display=False, clock=clock)
+    progress(event("start"))
+    view = progress.widget
+    progress(interrupt_event())
+    assert INTERRUPT_MESSAGE in text(view.note.value)
+    clock.now += 1
+    progress(event(done=4))                          # the batches in flight finish: the note stays
+    progress(event("throttle", done=4, wait=2.0))
+    assert INTERRUPT_MESSAGE in text(view.note.value) and "throttled: waiting 2 s" in text(view.note.value)
+    clock.now += 3
+    progress(event(done=5))
+    assert INTERRUPT_MESSAGE in text(view.note.value) and "throttled" not in text(view.note.value)
+    progress(event("done", done=5))
+    assert text(view.note.value).strip() == ""
+
+
+def test_plain_text_progress_always_shows_the_interrupt():
+    import io
+
+    stream = io.StringIO()
+    progress = TextProgress(stream, every=3600)
+    progress(event("start"))
+    progress(event(done=3))
+    progress(interrupt_event())
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and INTERRUPT_MESSAGE in lines[-1]
 
 
 def test_widget_progress_is_safe_from_many_threads():

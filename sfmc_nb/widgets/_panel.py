@@ -1,0 +1,280 @@
+"""The result panel: counts at a glance, paged tables to find what failed, Retry and Save CSV buttons."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from .._html import STYLE, cell_text, frame_html
+from .._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, is_missing
+from ..results import EntryResult
+from ._format import ALERT_COLOUR, PAGE_SIZE, WARN_COLOUR, seconds_text
+
+__all__ = ["Pager", "ResultPanel", "TAB_TITLES"]
+
+TAB_TITLES = ("Summary", "Errors", "All rows", "Raw")
+RAW_ANSWERS = 3             # answers shown in the Raw tab
+RAW_CHARS = 30_000          # and at most this many characters of them
+ERROR_COLUMNS = ["contactKey", "status", "errorcode", "message", "batch", "attempts", "requestId"]
+
+
+class Pager(widgets.VBox):
+    """One page of a frame with Prev/Next buttons and a "rows a–b of N" label (only the page is rendered)."""
+
+    def __init__(self, page_size: int = PAGE_SIZE, *, empty: str = "no rows", css: str | None = None,
+                 columns: Iterable[str] | None = None):
+        self.page_size = max(1, int(page_size))
+        self.columns = list(columns) if columns is not None else None
+        self.page = 0
+        self.empty = empty
+        self.frame = pd.DataFrame()
+        self.prev_button = widgets.Button(description="Prev", icon="chevron-left",
+                                          layout=widgets.Layout(width="80px")).add_class("sfmc-prev")
+        self.next_button = widgets.Button(description="Next", icon="chevron-right",
+                                          layout=widgets.Layout(width="80px")).add_class("sfmc-next")
+        self.label = widgets.HTML().add_class("sfmc-page-label")
+        self.table = widgets.HTML().add_class("sfmc-page")
+        self.prev_button.on_click(lambda _b: self.go(self.page - 1))
+        self.next_button.on_click(lambda _b: self.go(self.page + 1))
+        nav = widgets.HBox([self.prev_button, self.next_button, self.label],
+                           layout=widgets.Layout(align_items="center"))
+        super().__init__([nav, self.table])
+        self.add_class("sfmc-pager")
+        if css:
+            self.add_class(css)
+
+    def __repr__(self) -> str:
+        return f"Pager({len(self.frame):,} rows)"
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.frame) / self.page_size))
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show ``frame``, keeping the current page when it still exists."""
+        self.frame = frame
+        self.go(self.page)
+
+    def go(self, page: int) -> None:
+        self.page = max(0, min(int(page), self.pages - 1))
+        total = len(self.frame)
+        start = self.page * self.page_size
+        end = min(start + self.page_size, total)
+        self.label.value = (f'<span class="sfmc-note">&nbsp;rows {start + 1:,}–{end:,} of {total:,}'
+                            f" (page {self.page + 1:,} of {self.pages:,})</span>" if total
+                            else f'<span class="sfmc-note">&nbsp;{html.escape(self.empty)}</span>')
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.pages - 1
+        self.table.value = frame_html(self.frame, max_rows=self.page_size, start=start, empty=self.empty,
+                                      columns=self.columns, footer=False) if total else ""
+
+
+class ResultPanel(widgets.VBox):
+    """What ``EntryResult.show()`` returns: counts at a glance, tables to find what failed, retry and save.
+
+    Attributes for tests and callers: ``header`` (HTML, class ``sfmc-counts``), ``notice`` (HTML,
+    ``sfmc-notice``), ``retry_button`` (``sfmc-retry``), ``save_button`` (``sfmc-save``), ``tabs`` (Tab,
+    ``sfmc-tabs``, titles :data:`TAB_TITLES`), ``summary_html`` and ``batches_pager`` (Summary tab),
+    ``errors_pager`` (Errors tab), ``rows_pager`` (All rows tab), ``raw_html`` (Raw tab), ``last_path``
+    (the last CSV saved), ``last_error`` (the last retry/save exception, shown in ``notice``).
+    """
+
+    def __init__(self, result: EntryResult, page_size: int = PAGE_SIZE):
+        self.result = result
+        self.last_path: Path | None = None
+        self.last_error: BaseException | None = None
+        self.retry_runs = 0
+        self.header = widgets.HTML().add_class("sfmc-counts")
+        self.notice = widgets.HTML().add_class("sfmc-notice")
+        self.retry_button = widgets.Button(description="Retry failed rows", icon="redo",
+                                           layout=widgets.Layout(width="auto")).add_class("sfmc-retry")
+        self.save_button = widgets.Button(description="Save CSV", icon="download",
+                                          layout=widgets.Layout(width="auto")).add_class("sfmc-save")
+        self.summary_html = widgets.HTML().add_class("sfmc-summary")
+        self.batches_pager = Pager(page_size, empty="no batches were sent", css="sfmc-batches")
+        self.errors_pager = Pager(page_size, empty="every row queued", css="sfmc-errors", columns=ERROR_COLUMNS)
+        self.rows_pager = Pager(page_size, css="sfmc-rows")
+        self.raw_html = widgets.HTML().add_class("sfmc-raw")
+        self.tabs = widgets.Tab(
+            children=[widgets.VBox([self.summary_html, self.batches_pager]), self.errors_pager, self.rows_pager,
+                      self.raw_html],
+            titles=TAB_TITLES,
+        ).add_class("sfmc-tabs")
+        actions = widgets.HBox([self.retry_button, self.save_button, self.notice],
+                               layout=widgets.Layout(align_items="center"))
+        super().__init__([self.header, actions, self.tabs])
+        self.add_class("sfmc-panel")
+        self.retry_button.on_click(lambda _b: self.retry())
+        self.save_button.on_click(lambda _b: self.save_csv())
+        result.on_change(_refresher(self))
+        self.refresh()
+
+    def __repr__(self) -> str:
+        # nbval compares this text: short, and free of timings.
+        return f"ResultPanel({self.result.event_key!r}: {counts_text(self.result.counts)})"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The live widget, plus the result's bounded HTML table for places that cannot run widgets
+        (nbconvert, GitHub previews): JupyterLab shows the widget, static renderers the table."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        return {**(bundle or {}), "text/html": self.result._repr_html_()}
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def retryable(self) -> int:
+        """Rows a retry would act on (not queued, failed, unknown, and rows an interruption left unsent);
+        rows skipped for bad input need fixed data instead."""
+        return self.result.retryable()
+
+    def header_html(self) -> str:
+        r = self.result
+        summary = r.summary
+        kind = "Dry run" if r.dry_run else "Journey entry"
+        flags = f' <span style="color:{ALERT_COLOUR}">INTERRUPTED</span>' if r.interrupted else ""
+        speed = summary.get("contacts_per_second")
+        meta = [f"{len(r):,} rows", f"{summary['batches']:,} batches", f"{summary['requests']:,} requests",
+                f"{summary['retries']:,} retries", f"{seconds_text(r.seconds)} s"]
+        if speed:
+            meta.append(f"{speed:,.0f} contacts/s")
+        if r.throttled_waits:
+            meta.append(f"throttled {r.throttled_waits}× ({seconds_text(r.throttled_seconds)} s)")
+        warn = "".join(f'<div class="sfmc-note" style="color:{WARN_COLOUR}">⚠ {html.escape(str(w))}</div>'
+                       for w in r.warnings[:5])
+        return (STYLE + f'<div class="sfmc-title">{kind} into <code>{html.escape(str(r.event_key))}</code>{flags}</div>'
+                f'<div class="sfmc-badges">{_badges(r.counts)}</div>'
+                f'<div class="sfmc-meta">{" · ".join(meta)}</div>{warn}')
+
+    def summary_table_html(self) -> str:
+        """The run's figures as wrapping "name value" chips (the per-batch table follows in the pager)."""
+        s = self.result.summary
+        skip = {"dry_run", "interrupted"}
+        chips = "".join(
+            f'<span class="sfmc-chip"><span class="sfmc-note">{html.escape(str(k).replace("_", " "))}</span> '
+            f"<b>{html.escape(cell_text(v, 40) if not isinstance(v, int) or isinstance(v, bool) else f'{v:,}')}</b>"
+            "</span>" for k, v in s.items() if k not in skip and not is_missing(v))
+        journal = f'<div class="sfmc-note">journal: {html.escape(str(self.result.journal))}</div>' \
+            if self.result.journal else ""
+        return f'<div class="sfmc-stats">{chips}</div>{journal}'
+
+    def raw_text(self) -> str:
+        r = self.result
+        if r.raw:
+            items, intro = r.raw[:RAW_ANSWERS], f"first {min(len(r.raw), RAW_ANSWERS)} answers of {len(r.raw)} kept"
+        elif r.preview:
+            items, intro = r.preview[:RAW_ANSWERS], "dry run: the first payloads, not sent"
+        else:
+            return '<div class="sfmc-note">no answers were kept</div>'
+        text = json.dumps(items, indent=2, default=str, ensure_ascii=False)
+        if len(text) > RAW_CHARS:
+            text = text[:RAW_CHARS] + f"\n… ({len(text) - RAW_CHARS:,} more characters)"
+        return f'<div class="sfmc-note">{html.escape(intro)}</div><pre>{html.escape(text)}</pre>'
+
+    def refresh(self) -> None:
+        """Re-render every part from the result (after a retry; cheap: only pages are rendered)."""
+        r = self.result
+        frame = r.to_frame()
+        self.header.value = self.header_html()
+        self.summary_html.value = self.summary_table_html()
+        self.batches_pager.set_frame(r.batches)
+        self.errors_pager.set_frame(frame[frame["status"] != "queued"])
+        self.rows_pager.set_frame(frame)
+        self.raw_html.value = self.raw_text()
+        n = self.retryable()
+        self.retry_button.disabled = not r.can_retry or n == 0
+        self.retry_button.description = f"Retry {n:,} failed rows" if n else "Retry failed rows"
+        if r.dry_run:
+            self.retry_button.tooltip = "a dry run sends nothing: run without dry_run to enter"
+        elif not r.can_retry:
+            self.retry_button.tooltip = "this result was not made by a live run"
+        else:
+            self.retry_button.tooltip = "send again the rows that did not queue (skipped rows need fixed data)"
+
+    def _say(self, text: str, colour: str | None = None) -> None:
+        style = f' style="color:{colour}"' if colour else ""
+        self.notice.value = f'<span class="sfmc-note"{style}>&nbsp;{html.escape(text)}</span>'
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def retry(self) -> bool:
+        """Retry the rows that did not queue; the outcome (or the error) is shown, never raised."""
+        before = self.retryable()
+        self.retry_button.disabled = True
+        self._say(f"retrying {before:,} rows…")
+        try:
+            self.result.retry()
+        except Exception as exc:  # shown in the panel: a button click has nowhere to raise to
+            self.last_error = exc
+            self._say(f"retry failed: {type(exc).__name__}: {exc}", ALERT_COLOUR)
+            ok = False
+        else:
+            self.retry_runs += 1
+            now = counts_text(self.result.counts, empty="")
+            self._say(f"retry {self.retry_runs} done ({before:,} rows resent): now {now}",
+                      STATUS_COLOURS["queued"] if self.retryable() == 0 else None)
+            ok = True
+        self.refresh()
+        return ok
+
+    def csv_name(self) -> str:
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", str(self.result.event_key)).strip("-")[:60] or "event"
+        return f"sfmc-entry-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def save_csv(self, folder: str | Path | None = None) -> Path | None:
+        """Write the per-row table to ``sfmc-entry-<event>-<timestamp>.csv`` in ``folder`` (default: the
+        working folder, which is the notebook's) and show the path; errors are shown, not raised."""
+        try:
+            base = Path(folder) if folder is not None else Path.cwd()
+            name = self.csv_name()
+            path = base / f"{name}.csv"
+            n = 2
+            while path.exists():
+                path = base / f"{name}-{n}.csv"
+                n += 1
+            frame = self.result.to_frame()
+            frame.to_csv(path)
+        except Exception as exc:
+            self.last_error = exc
+            self._say(f"save failed: {type(exc).__name__}: {exc}", ALERT_COLOUR)
+            return None
+        self.last_path = path
+        self._say(f"saved {len(frame):,} rows to {path}")
+        return path
+
+
+def _refresher(panel: ResultPanel):
+    """A change listener that re-renders ``panel`` while it lives: the result must not keep closed panels alive."""
+    ref = weakref.ref(panel)
+
+    def _changed(_result: EntryResult) -> None:
+        live = ref()
+        if live is not None:
+            live.refresh()
+
+    return _changed
+
+
+def _badges(counts: Mapping[str, int]) -> str:
+    """One badge per status; problems with rows are filled with their colour so they catch the eye."""
+    badges = []
+    for s in STATUSES:
+        n, colour = counts[s], STATUS_COLOURS[s]
+        if n and s != "queued" and s != "skipped":
+            style = f"background:{colour};color:#fff;border-color:{colour};font-weight:700"
+        elif n:
+            style = f"color:{colour};font-weight:600"
+        else:
+            style = "color:#9a9a9a;border-color:#d0d0d0"
+        badges.append(f'<span class="sfmc-badge sfmc-badge-{s}" style="{style}">{n:,} {STATUS_LABELS[s]}</span>')
+    return "".join(badges)
