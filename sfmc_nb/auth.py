@@ -29,7 +29,8 @@ import requests
 
 from .errors import AuthError, ConfigurationError, ConnectError, OutcomeUnknownError
 
-__all__ = ["Secret", "Credentials", "TokenManager", "Token", "check_url", "read_dotenv"]
+__all__ = ["Secret", "Credentials", "TokenManager", "Token", "check_url", "read_dotenv", "is_loopback",
+           "never_sent", "ENV_NAMES"]
 
 log = logging.getLogger("sfmc_nb.auth")
 
@@ -262,7 +263,7 @@ class TokenManager:
             try:
                 resp = self._session.post(url, json=body, timeout=self._timeout)
             except requests.exceptions.ConnectionError as exc:
-                kind = ConnectError if _never_sent(exc) else OutcomeUnknownError
+                kind = ConnectError if never_sent(exc) else OutcomeUnknownError
                 err = kind(f"could not reach the token endpoint at {creds.host}: {type(exc).__name__}",
                            method="POST", path="/v2/token")
                 if attempt == self._max_attempts:
@@ -320,8 +321,8 @@ class TokenManager:
         return AuthError(f"{text}; {hint}", status=resp.status_code, error=error, error_description=desc)
 
 
-def _never_sent(exc: BaseException) -> bool:
-    """True when a requests ConnectionError happened before the request could leave."""
+def never_sent(exc: BaseException) -> bool:
+    """True when a requests ConnectionError happened before the request could leave (so resending is safe)."""
     from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
     seen: set[int] = set()
