@@ -16,20 +16,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import random
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from ._rules import SECRET_MASK, backoff_delay, scrub
 from .errors import AuthError, ConfigurationError, ConnectError, OutcomeUnknownError
 
-__all__ = ["Secret", "Credentials", "TokenManager", "Token", "check_url", "read_dotenv"]
+__all__ = ["Secret", "Credentials", "TokenManager", "Token", "check_url", "read_dotenv", "is_loopback",
+           "never_sent", "ENV_NAMES"]
 
 log = logging.getLogger("sfmc_nb.auth")
 
@@ -43,6 +46,8 @@ ENV_NAMES = {
     "scope": "SFMC_SCOPE",
 }
 LOOPBACK_NAMES = {"localhost"}
+TOKEN_BACKOFF_BASE = 0.5   # seconds before the second token request; doubles, with jitter
+TOKEN_BACKOFF_MAX = 8.0
 
 
 class Secret:
@@ -57,7 +62,7 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return "Secret('********')"
+        return f"Secret('{SECRET_MASK}')"
 
     __str__ = __repr__
 
@@ -70,7 +75,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
 
-    def __reduce__(self):  # pickling would write the secret to disk
+    def __reduce__(self) -> NoReturn:  # pickling would write the secret to disk
         raise TypeError("a Secret cannot be pickled")
 
 
@@ -144,53 +149,80 @@ class Credentials:
         prompt: Callable[[str], str] | None = None,
     ) -> Credentials:
         """Fill each setting from the arguments, else the environment, else ``.env``; prompt for the secret last."""
-        env = dict(read_dotenv(dotenv)) if dotenv else {}
-        env.update(os.environ if environ is None else environ)
+        settings = _Settings.read(environ, dotenv)
+        url = settings.auth_base_url(subdomain, auth_base_url)
+        cid = settings.pick("client_id", client_id)
+        if not cid:
+            raise ConfigurationError("no client id: pass client_id= or set SFMC_CLIENT_ID")
+        secret = settings.client_secret(client_secret, prompt, f"Client secret for {cid} at {urlsplit(url).netloc}: ")
+        account = _account_number(settings.pick("account_id", account_id))
+        return cls(url, str(cid).strip(), secret, account, settings.pick("scope", scope))
 
-        def pick(name: str, given):
-            if given not in (None, ""):
-                return given
-            value = env.get(ENV_NAMES[name])
-            return value if value not in (None, "") else None
 
-        if subdomain or auth_base_url:  # one given explicitly: the environment's host settings do not apply
+class _Settings:
+    """The ``SFMC_*`` settings found outside the call: the environment, over the ``.env`` file."""
+
+    def __init__(self, values: Mapping[str, str]):
+        self._values = values
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None, dotenv: str | os.PathLike | None) -> _Settings:
+        values = dict(read_dotenv(dotenv)) if dotenv else {}
+        values.update(os.environ if environ is None else environ)
+        return cls(values)
+
+    def pick(self, name: str, given: Any) -> Any:
+        """The argument when given, else the setting, else ``None`` (empty counts as not given)."""
+        if given not in (None, ""):
+            return given
+        value = self._values.get(ENV_NAMES[name])
+        return value if value not in (None, "") else None
+
+    def auth_base_url(self, subdomain: str | None, auth_base_url: str | None) -> str:
+        """The token host, from a subdomain or a URL; one given as an argument overrides both settings."""
+        if subdomain or auth_base_url:
             subdomain, auth_base_url = subdomain or None, auth_base_url or None
         else:
-            subdomain, auth_base_url = pick("subdomain", None), pick("auth_base_url", None)
+            subdomain, auth_base_url = self.pick("subdomain", None), self.pick("auth_base_url", None)
         if subdomain and auth_base_url:
             raise ConfigurationError("give either a subdomain or an auth base URL, not both "
                                      "(SFMC_SUBDOMAIN / SFMC_AUTH_BASE_URL)")
         if subdomain:
-            subdomain = subdomain.strip()
-            if not SUBDOMAIN_RE.match(subdomain) or not subdomain.startswith("mc"):
-                raise ConfigurationError(
-                    f"subdomain {subdomain!r} is malformed: a tenant subdomain is 28 characters of a-z, 0-9 "
-                    "and '-', starting with 'mc' (copy it from the Installed Package's auth base URI)")
-            auth_base_url = f"https://{subdomain}.auth.marketingcloudapis.com/"
+            auth_base_url = _subdomain_url(subdomain)
         if not auth_base_url:
             raise ConfigurationError("no tenant configured: set SFMC_SUBDOMAIN (or SFMC_AUTH_BASE_URL), "
                                      "SFMC_CLIENT_ID and SFMC_CLIENT_SECRET, or use the sandbox (SFMC_SANDBOX=1)")
-        auth_base_url = check_url(auth_base_url, "auth base URL")
+        return check_url(auth_base_url, "auth base URL")
 
-        client_id = pick("client_id", client_id)
-        if not client_id:
-            raise ConfigurationError("no client id: pass client_id= or set SFMC_CLIENT_ID")
-        secret = client_secret if isinstance(client_secret, Secret) else pick("client_secret", client_secret)
+    def client_secret(self, given: str | Secret | None, prompt: Callable[[str], str] | None,
+                      question: str) -> Secret:
+        """The secret from the argument, the settings, or (last) the prompt, wrapped so it never shows."""
+        secret = given if isinstance(given, Secret) else self.pick("client_secret", given)
         if not secret and prompt is not None:
-            secret = prompt(f"Client secret for {client_id} at {urlsplit(auth_base_url).netloc}: ")
+            secret = prompt(question)
         if not secret:
             raise ConfigurationError("no client secret: set SFMC_CLIENT_SECRET (environment or .env)")
-        if not isinstance(secret, Secret):
-            secret = Secret(str(secret).strip())
+        return secret if isinstance(secret, Secret) else Secret(str(secret).strip())
 
-        account = pick("account_id", account_id)
-        if account is not None:
-            try:
-                account = int(str(account).strip())
-            except ValueError:
-                raise ConfigurationError(f"account id {account!r} is not a number: use the business "
-                                         "unit's MID, e.g. 514000001") from None
-        return cls(auth_base_url, str(client_id).strip(), secret, account, pick("scope", scope))
+
+def _subdomain_url(subdomain: str) -> str:
+    subdomain = subdomain.strip()
+    if not SUBDOMAIN_RE.match(subdomain) or not subdomain.startswith("mc"):
+        raise ConfigurationError(
+            f"subdomain {subdomain!r} is malformed: a tenant subdomain is 28 characters of a-z, 0-9 "
+            "and '-', starting with 'mc' (copy it from the Installed Package's auth base URI)")
+    return f"https://{subdomain}.auth.marketingcloudapis.com/"
+
+
+def _account_number(account: Any) -> int | None:
+    """The business unit's MID as an int (``None``: the package's own unit)."""
+    if account is None:
+        return None
+    try:
+        return int(str(account).strip())
+    except ValueError:
+        raise ConfigurationError(f"account id {account!r} is not a number: use the business "
+                                 "unit's MID, e.g. 514000001") from None
 
 
 @dataclass(frozen=True)
@@ -235,12 +267,13 @@ class TokenManager:
     def get(self) -> Token:
         """Return a usable token, fetching one only when the cached one is missing or near its end."""
         token = self._token
-        if self._fresh(token):
+        if token is not None and self._fresh(token):
             return token
         with self._lock:
-            if not self._fresh(self._token):
-                self._token = self._fetch()
-            return self._token
+            token = self._token
+            if token is None or not self._fresh(token):
+                token = self._token = self._fetch()
+            return token
 
     def invalidate(self, token: Token | None = None) -> None:
         """Drop the cached token (only if it is still ``token``, so racing threads fetch once)."""
@@ -250,7 +283,7 @@ class TokenManager:
 
     def _fetch(self) -> Token:
         creds = self.credentials
-        body: dict = {"grant_type": "client_credentials", "client_id": creds.client_id,
+        body: dict[str, Any] = {"grant_type": "client_credentials", "client_id": creds.client_id,
                       "client_secret": creds.client_secret.reveal()}
         if creds.account_id is not None:
             body["account_id"] = creds.account_id
@@ -262,7 +295,7 @@ class TokenManager:
             try:
                 resp = self._session.post(url, json=body, timeout=self._timeout)
             except requests.exceptions.ConnectionError as exc:
-                kind = ConnectError if _never_sent(exc) else OutcomeUnknownError
+                kind = ConnectError if never_sent(exc) else OutcomeUnknownError
                 err = kind(f"could not reach the token endpoint at {creds.host}: {type(exc).__name__}",
                            method="POST", path="/v2/token")
                 if attempt == self._max_attempts:
@@ -280,7 +313,7 @@ class TokenManager:
                 if attempt == self._max_attempts:
                     raise AuthError(f"the token endpoint at {creds.host} answered HTTP {resp.status_code} "
                                     f"{self._max_attempts} times; try again later", status=resp.status_code)
-            time.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
+            time.sleep(backoff_delay(attempt, TOKEN_BACKOFF_BASE, TOKEN_BACKOFF_MAX))
         raise AssertionError("unreachable")
 
     def _parse(self, resp: requests.Response) -> Token:
@@ -304,9 +337,8 @@ class TokenManager:
         data = data if isinstance(data, dict) else {}
         error = data.get("error")
         desc = data.get("error_description") or data.get("message")
-        secret = self.credentials.client_secret.reveal()
-        if desc and secret and secret in str(desc):
-            desc = str(desc).replace(secret, "********")
+        if desc:
+            desc = scrub(str(desc), [self.credentials.client_secret.reveal()])
         hint = {
             "invalid_client": "check the client id and secret (SFMC_CLIENT_ID / SFMC_CLIENT_SECRET)",
             "invalid_grant": "check the account id (business unit MID) the package may access",
@@ -320,10 +352,8 @@ class TokenManager:
         return AuthError(f"{text}; {hint}", status=resp.status_code, error=error, error_description=desc)
 
 
-def _never_sent(exc: BaseException) -> bool:
-    """True when a requests ConnectionError happened before the request could leave."""
-    from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-
+def never_sent(exc: BaseException) -> bool:
+    """True when a requests ConnectionError happened before the request could leave (so resending is safe)."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]
     while stack:

@@ -40,8 +40,9 @@ from typing import Any
 
 import pandas as pd
 
+from ._rules import int_or_none as _int_or_none
 from .batching import MAX_BATCH_SIZE, PreparedRows, prepare
-from .client import Connection, _int_or_none, default_connection
+from .client import Connection, default_connection
 from .engine.progress import ProgressEvent, ProgressKind, TextProgress
 from .errors import (
     ApiError,
