@@ -172,7 +172,8 @@ def frame_html(data: Any, max_rows: int = 50, title: str | None = None, *, colum
     return "".join(out)
 
 
-JOURNEY_COLUMNS = ["key", "name", "version", "status", "entry_mode", "event_keys", "id"]
+JOURNEY_COLUMNS = ["key", "name", "version", "status", "entryMode", "eventKeys", "entry_mode", "event_keys",
+                   "id"]
 
 
 def journeys_html(journeys: Any, max_rows: int = 50, title: str | None = "Journeys") -> str:

@@ -1,22 +1,20 @@
 """The exploration magics: what is in the tenant, and where contacts stand.
 
 ``%sfmc_journeys``, ``%sfmc_journey``, ``%sfmc_membership``, ``%sfmc_exit`` and ``%sfmc_batch_status`` each
-call one :class:`~sfmc_nb.client.Connection` method and return a DataFrame (or a :class:`JourneyInfo`). Each
-table is built by one small ``_..._frame`` function, the one place to change when the client's models give
-their own frames.
+call one :class:`~sfmc_nb.client.Connection` method and return the ``to_frame()`` of the model it answers (or
+a :class:`JourneyInfo`), so a Python user calling the same method gets the same table.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
 from typing import Any
 
-import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import line_magic, magics_class
 
 from .._rules import default_contact_key, one_line, plural
+from ..client import entry_fields_frame
 from ..errors import ApiError
 from ._base import SfmcMagicsBase
 from ._display import JourneyInfo
@@ -91,7 +89,7 @@ class ExploreMagics(SfmcMagicsBase):
         """``%sfmc_journeys [--status S] [--name TEXT]``: a DataFrame of the tenant's journeys."""
         args = self._parsers["journeys"].parse_line(line)
         conn = self.connection()
-        return _journeys_frame(conn.journeys(status=args.status, name=args.name))
+        return conn.journeys(status=args.status, name=args.name).to_frame()
 
     @line_magic("sfmc_journey")
     @guard
@@ -101,18 +99,16 @@ class ExploreMagics(SfmcMagicsBase):
         conn = self.connection()
         j = conn.journey(args.journey, version=args.version)
         info = _journey_info(j)
-        rows: list[dict] = []
+        schemas = []
         problems: list[str] = []
         for key in j.event_keys:
             try:
-                fields = conn.entry_fields(key)
+                schemas.append(conn.entry_fields(key))
             except ApiError as exc:
                 problems.append(f"entry schema of {key!r} not readable: {one_line(str(exc), MAX_ERROR_CHARS)}")
-                continue
-            rows.extend(_field_rows(key, fields))
         if not j.event_keys:
             problems.append("the journey has no API entry event")
-        info["entryFields"] = _entry_fields_frame(rows)
+        info["entryFields"] = entry_fields_frame(schemas)
         info["problems"] = problems
         return info
 
@@ -124,7 +120,7 @@ class ExploreMagics(SfmcMagicsBase):
         keys = self._keys_from(args, "%sfmc_membership")
         conn = self.connection()
         found = conn.contact_membership(keys)
-        frame = _membership_frame(found)
+        frame = found.to_frame()
         if found.not_found:
             print(f"{plural(len(found.not_found), 'contact')} not found: {listed(found.not_found)}")
         return frame
@@ -141,7 +137,7 @@ class ExploreMagics(SfmcMagicsBase):
             items = conn.contact_exit_status(keys, args.journey, versions=args.versions)
         else:
             items = conn.contact_exit(keys, args.journey, versions=args.versions)
-        frame = _exit_frame(items, with_instance=args.status)
+        frame = items.to_frame()
         if not args.status and frame.empty:
             print(f"exit requested for {plural(len(keys), 'contact')} from {args.journey!r}: all accepted")
         return frame
@@ -152,7 +148,7 @@ class ExploreMagics(SfmcMagicsBase):
         """``%sfmc_batch_status REQUEST_ID [--type queued|processed|errored]``: the batch's status items."""
         args = self._parsers["batch_status"].parse_line(line)
         conn = self.connection()
-        frame = _batch_status_frame(conn.batch_status(request_id=args.request_id, type=args.type))
+        frame = conn.batch_status(request_id=args.request_id, type=args.type).to_frame()
         if frame.empty:
             print(f"no status items for request {args.request_id!r} (yet)")
         return frame
@@ -183,25 +179,7 @@ class ExploreMagics(SfmcMagicsBase):
         return list(dict.fromkeys(args.keys))
 
 
-# --------------------------------------------------------------------------- the tables
-# One function per table, so each can become the client model's own frame in one place.
-
-JOURNEY_COLUMNS = ["name", "key", "version", "status", "entryMode", "eventKeys", "currentPopulation",
-                   "cumulativePopulation", "id"]
-FIELD_COLUMNS = ["eventKey", "name", "type", "length", "isPrimaryKey", "isNullable"]
-MEMBERSHIP_COLUMNS = ["contactKey", "definitionKey", "version"]
-EXIT_COLUMNS = ["contactKey", "definitionKey", "version", "message"]
-
-
-def _journeys_frame(journeys: Iterable[Any]) -> pd.DataFrame:
-    """One row per journey (``Connection.journeys()``)."""
-    rows = [{"name": j.name, "key": j.key, "version": j.version, "status": j.status,
-             "entryMode": j.entry_mode, "eventKeys": list(j.event_keys),
-             "currentPopulation": (j.stats or {}).get("currentPopulation"),
-             "cumulativePopulation": (j.stats or {}).get("cumulativePopulation"), "id": j.id}
-            for j in journeys]
-    frame = pd.DataFrame(rows, columns=JOURNEY_COLUMNS)
-    return frame.astype({"version": "Int64", "currentPopulation": "Int64", "cumulativePopulation": "Int64"})
+# --------------------------------------------------------------------------- the journey card
 
 
 def _journey_info(j: Any) -> JourneyInfo:
@@ -211,48 +189,3 @@ def _journey_info(j: Any) -> JourneyInfo:
                        entryMode=j.entry_mode, eventKeys=list(j.event_keys),
                        currentPopulation=stats.get("currentPopulation"),
                        cumulativePopulation=stats.get("cumulativePopulation"))
-
-
-def _field_rows(event_key: str, fields: Iterable[Any]) -> list[dict]:
-    """The entry data extension's columns (``Connection.entry_fields()``) as rows of the schema table."""
-    return [{"eventKey": event_key, "name": f.name, "type": f.type, "length": f.length,
-             "isPrimaryKey": f.is_primary_key, "isNullable": f.is_nullable} for f in fields]
-
-
-def _entry_fields_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=FIELD_COLUMNS).astype({"length": "Int64"})
-
-
-def _membership_frame(found: Any) -> pd.DataFrame:
-    """One row per journey version a contact is in (``Connection.contact_membership()``); ``attrs["not_found"]``."""
-    frame = pd.DataFrame([{"contactKey": m.get("contactKey"), "definitionKey": m.get("definitionKey"),
-                           "version": m.get("version")} for m in found.memberships],
-                         columns=MEMBERSHIP_COLUMNS).astype({"version": "Int64"})
-    frame.attrs["not_found"] = list(found.not_found)
-    return frame
-
-
-def _exit_frame(items: Iterable[Any], with_instance: bool) -> pd.DataFrame:
-    """Exit problems (``contact_exit``) or exit statuses (``contact_exit_status``, ``with_instance``)."""
-    columns = EXIT_COLUMNS + (["definitionInstanceId"] if with_instance else [])
-    rows: list[dict] = []
-    for item in items:
-        if not isinstance(item, dict):
-            rows.append({"message": str(item)})
-            continue
-        base = {"contactKey": item.get("contactKey", item.get("ContactKey")),
-                "definitionKey": item.get("definitionKey", item.get("DefinitionKey"))}
-        statuses = item.get("status") or []
-        if not isinstance(statuses, list) or not statuses:
-            rows.append({**base, "message": item.get("message") or (None if not statuses else str(statuses))})
-            continue
-        for st in statuses:
-            st = st if isinstance(st, dict) else {"message": str(st)}
-            rows.append({**base, "version": st.get("version"), "message": st.get("message"),
-                         "definitionInstanceId": st.get("definitionInstanceId")})
-    return pd.DataFrame(rows, columns=columns).astype({"version": "Int64"})
-
-
-def _batch_status_frame(items: list[Any]) -> pd.DataFrame:
-    """The status items of one batch (``Connection.batch_status()``), nested fields flattened."""
-    return pd.json_normalize(items) if items else pd.DataFrame()
