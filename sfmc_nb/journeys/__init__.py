@@ -1,0 +1,18 @@
+"""Journey behaviour: a journey's definition as a graph, contacts traced through it, and the journey map.
+
+    from sfmc_nb.journeys import trace
+    tr = trace("Welcome", ["c-1", "c-2"])          # the definition and the history, in two requests
+    tr.paths                                       # contactKey -> path, at, status
+    tr.assert_paths({"c-1": ["Score decision", "High value email"]})
+
+``JourneyGraph.from_definition(json)`` reads a definition (sfmc-api.md 5.1); :func:`events_frame` reads
+journey history rows (5.2) with their system-time dates (2.1). Both draw or compute without a connection;
+only :func:`trace` talks to Marketing Cloud.
+"""
+
+from __future__ import annotations
+
+from .definition import Activity, Edge, JourneyGraph, Trigger
+from .svg import journey_svg
+
+__all__ = ["JourneyGraph", "Activity", "Edge", "Trigger", "journey_svg"]
