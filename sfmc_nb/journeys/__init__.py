@@ -13,6 +13,8 @@ only :func:`trace` talks to Marketing Cloud.
 from __future__ import annotations
 
 from .definition import Activity, Edge, JourneyGraph, Trigger
+from .history import SYSTEM_TIME_OFFSET, events_frame, parse_time, read_rows
 from .svg import journey_svg
 
-__all__ = ["JourneyGraph", "Activity", "Edge", "Trigger", "journey_svg"]
+__all__ = ["JourneyGraph", "Activity", "Edge", "Trigger", "events_frame", "read_rows", "parse_time", "journey_svg",
+           "SYSTEM_TIME_OFFSET"]
