@@ -15,6 +15,9 @@ from __future__ import annotations
 from .definition import Activity, Edge, JourneyGraph, Trigger
 from .history import SYSTEM_TIME_OFFSET, events_frame, parse_time, read_rows
 from .svg import journey_svg
+from .trace import HISTORY_CONTACTS_PER_REQUEST, JourneyTrace, trace
 
-__all__ = ["JourneyGraph", "Activity", "Edge", "Trigger", "events_frame", "read_rows", "parse_time", "journey_svg",
-           "SYSTEM_TIME_OFFSET"]
+__all__ = [
+    "JourneyGraph", "Activity", "Edge", "Trigger", "JourneyTrace", "trace", "events_frame", "read_rows",
+    "parse_time", "journey_svg", "SYSTEM_TIME_OFFSET", "HISTORY_CONTACTS_PER_REQUEST",
+]
