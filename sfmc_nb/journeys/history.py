@@ -1,0 +1,187 @@
+"""Journey history rows (sfmc-api.md 5.2) as a time-ordered events table.
+
+The download API answers CSV (``TransactionTime, ContactKey, Status, DefinitionId, ActivityId, ActivityName,
+ActivityType, Message, ...``) in no promised order, with dates in Marketing Cloud's system time written without
+an offset (2.1). :func:`events_frame` reads that text, or the list of dicts ``Connection.journey_history()``
+returns, into one row per history row, ordered by time, each row's original fields kept in ``raw``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pandas.api.typing import NaTType
+
+from .._rules import is_missing
+from ..errors import ValidationError
+
+if TYPE_CHECKING:
+    from .definition import JourneyGraph
+
+__all__ = ["SYSTEM_TIME_OFFSET", "TRIGGER_TYPES", "EVENT_COLUMNS", "parse_time", "read_rows", "events_frame",
+           "field_text", "contact_keys_in"]
+
+SYSTEM_TIME_OFFSET = timedelta(hours=-6)
+"""Marketing Cloud system time: US Central Standard Time all year (UTC-6); some stacks are reported at UTC-7."""
+
+TRIGGER_TYPES = frozenset({"trigger", "entry", "eventsource", "apievent", "entryevent"})
+"""``ActivityType`` values (lower case) of the rows written when a contact enters: the trigger, not a step."""
+
+EVENT_COLUMNS = ("contactKey", "time", "activityId", "activityKey", "activityName", "activityType", "status")
+
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+                  r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?", re.IGNORECASE)
+_US = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?\s*([AP]M)?)?",
+                 re.IGNORECASE)
+_EARLIEST_YEAR = 1900      # "0001-01-01T00:00:00" means "never" in these APIs
+
+
+def _as_offset(offset: Any) -> timezone:
+    """A fixed zone from a timedelta, a number of hours or a ``timezone``; anything else is refused."""
+    if isinstance(offset, timezone):
+        return offset
+    try:
+        return timezone(offset if isinstance(offset, timedelta) else timedelta(hours=float(offset)))
+    except (TypeError, ValueError, OverflowError):
+        raise ValidationError(f"offset must be a timedelta or a number of hours from UTC (-6 for Marketing "
+                              f"Cloud system time); got {offset!r}") from None
+
+
+def _zone(text: str | None, system: timezone) -> timezone:
+    if not text:
+        return system
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+    return timezone(sign * timedelta(minutes=minutes))
+
+
+def _parts(text: str) -> tuple[list[int], str | None] | None:
+    """Year, month, day, hour, minute, second, microsecond and the zone text of an ISO or US-style date."""
+    match = _ISO.fullmatch(text)
+    if match:
+        y, mo, d, h, mi, s, frac, zone = match.groups()
+        fields = [int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0)]
+    else:
+        match = _US.fullmatch(text)
+        if not match:
+            return None
+        mo, d, y, h, mi, s, frac, ampm = match.groups()
+        hour = int(h or 0)
+        if ampm:
+            hour = hour % 12 + (12 if ampm.upper() == "PM" else 0)
+        fields, zone = [int(y), int(mo), int(d), hour, int(mi or 0), int(s or 0)], None
+    fields.append(int((frac or "0")[:6].ljust(6, "0")))
+    return fields, zone
+
+
+def parse_time(value: Any, offset: Any = SYSTEM_TIME_OFFSET) -> pd.Timestamp | NaTType:
+    """A history date as a UTC timestamp, or ``NaT`` when it cannot be read (never raises).
+
+    A date written without an offset is Marketing Cloud system time (``offset`` from UTC, UTC-6 unless
+    told otherwise); a date with ``Z`` or an offset is taken as written. 0 to 3 fractional digits (more
+    are cut to microseconds); ISO 8601 with ``T`` or a space, or ``M/D/YYYY h:mm:ss AM``.
+    """
+    if isinstance(value, datetime):
+        stamp = pd.Timestamp(value)
+        return stamp.tz_convert("UTC") if stamp.tzinfo else stamp.tz_localize(_as_offset(offset)).tz_convert("UTC")
+    if is_missing(value) or not isinstance(value, str):
+        return pd.NaT
+    parts = _parts(value.strip())
+    if parts is None or parts[0][0] < _EARLIEST_YEAR:
+        return pd.NaT
+    (year, month, day, hour, minute, second, micro), zone = parts
+    try:
+        moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=_zone(zone, _as_offset(offset)))
+    except ValueError:
+        return pd.NaT
+    return pd.Timestamp(moment).tz_convert("UTC")
+
+
+def read_rows(data: Any) -> list[dict]:
+    """History rows as a list of dicts: from CSV text or bytes, a list of dicts, or a DataFrame."""
+    if data is None:
+        return []
+    if isinstance(data, bytes):
+        data = data.decode("utf-8-sig", errors="replace")
+    if isinstance(data, str):
+        reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+        return [{str(k).strip(): v for k, v in row.items() if k is not None} for row in reader]
+    if isinstance(data, pd.DataFrame):
+        return [dict(r) for r in data.to_dict(orient="records")]
+    return [dict(r) for r in data if isinstance(r, Mapping)]
+
+
+def field_text(row: Mapping[str, Any], name: str) -> str | None:
+    """A row's value for ``name`` (any case of the column name), as stripped text; blank gives ``None``."""
+    for key, value in row.items():
+        if isinstance(key, str) and key.strip().lower() == name:
+            if is_missing(value):
+                return None
+            text = str(value).strip()
+            return text or None
+    return None
+
+
+def _resolve(graph: JourneyGraph | None, activity_id: str | None, name: str | None,
+             kind: str | None) -> tuple[str | None, str | None, str | None, int]:
+    """Key, name, type and drawing column of a row's activity: by id in the graph, else by its name or type."""
+    if graph is None:
+        return None, name or kind, kind, 0 if (kind or "").lower() in TRIGGER_TYPES else 1
+    trigger = graph.trigger
+    if (activity_id and trigger.id and activity_id.lower() == trigger.id.lower()) or (
+            not graph.by_id(activity_id) and (kind or "").lower() in TRIGGER_TYPES):
+        return trigger.key, trigger.name, kind or trigger.type, 0
+    found = graph.by_id(activity_id)
+    if found is None and name:
+        same = [a for a in graph.activities if name in (a.label, a.name)]
+        found = same[0] if len(same) == 1 else None
+    if found is None:
+        return None, name or kind, kind, len(graph.activities) + 1
+    return found.key, found.label, kind or found.type, graph.depth.get(found.key, 0) + 1
+
+
+def _event(row: Mapping[str, Any], graph: JourneyGraph | None, offset: Any) -> dict:
+    def get(name: str) -> str | None:
+        return field_text(row, name)
+
+    key, name, kind, rank = _resolve(graph, get("activityid"), get("activityname"), get("activitytype"))
+    return {"contactKey": get("contactkey"), "time": parse_time(get("transactiontime"), offset),
+            "activityId": get("activityid"), "activityKey": key, "activityName": name, "activityType": kind,
+            "status": get("status"), "message": get("message"), "_rank": rank}
+
+
+def events_frame(data: Any, graph: JourneyGraph | None = None, *, offset: Any = None) -> pd.DataFrame:
+    """One row per history row, ordered by ``time`` (tz-aware UTC).
+
+    Columns: ``contactKey, time, activityId, activityKey, activityName, activityType, status``, ``message``
+    when the rows carry one, and ``raw`` (the row as received). Activities are found in ``graph`` by
+    ``ActivityId`` (else by a name unique in the journey; else the row's own ``ActivityName``). Rows with the
+    same time keep journey order (trigger first), then their order in the download; rows whose date could not
+    be read (``NaT``) come last. The index is each row's position in the download.
+    """
+    rows = read_rows(data)
+    offset = _as_offset(SYSTEM_TIME_OFFSET if offset is None else offset)
+    records = [_event(row, graph, offset) for row in rows]
+    has_message = any(any(isinstance(k, str) and k.strip().lower() == "message" for k in row) for row in rows)
+    columns = list(EVENT_COLUMNS) + (["message"] if has_message else [])
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object) for c in columns + ["_rank"]})
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame["_rank"] = frame["_rank"].astype("int64")
+    frame["raw"] = pd.Series(rows, dtype=object)
+    frame.index.name = "row"
+    frame = frame.sort_values(["time", "_rank"], kind="stable", na_position="last")
+    return frame.drop(columns="_rank")
+
+
+def contact_keys_in(frame: pd.DataFrame) -> list[str]:
+    """Contacts in the order they first appear in ``frame`` (blank keys left out)."""
+    return [k for k in dict.fromkeys(frame["contactKey"]) if isinstance(k, str) and k]

@@ -1,0 +1,320 @@
+"""Follow contacts through a journey: their paths, how many reached each activity, and checks of both.
+
+``trace(journey, keys)`` costs one request for the definition and one journey history download per
+``HISTORY_CONTACTS_PER_REQUEST`` contacts (two requests for 100 contacts); everything after that is
+:class:`JourneyTrace`, pure and built from a :class:`JourneyGraph` and history rows, so it can be tested
+and used on rows saved earlier.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, NamedTuple, Protocol
+
+import pandas as pd
+
+from .._html import STYLE, frame_html
+from .._rules import one_line, plural
+from ..errors import ValidationError
+from .definition import JourneyGraph
+from .history import TRIGGER_TYPES, contact_keys_in, events_frame, field_text
+
+__all__ = ["JourneyTrace", "trace", "HISTORY_CONTACTS_PER_REQUEST"]
+
+HISTORY_CONTACTS_PER_REQUEST = 500
+"""Contact keys sent in one history download (no limit is documented; the body stays small)."""
+ARROW = " → "
+_SHOWN = 50                 # paths listed in the text summary
+
+
+class Step(NamedTuple):
+    key: str | None         # activity key in the graph; None for an activity the definition does not hold
+    label: str
+    status: str | None
+
+
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _keys(contact_keys: Any) -> list[str]:
+    if isinstance(contact_keys, str):
+        contact_keys = [contact_keys]
+    keys = [str(k).strip() for k in contact_keys if k is not None and str(k).strip()]
+    return list(dict.fromkeys(keys))
+
+
+class JourneyTrace:
+    """Where each traced contact went in a journey, from its history rows.
+
+    ``events`` one row per history row (time order); ``paths`` per contact the tuple of activity names it
+    passed (trigger left out), where it is now and that step's status; ``counts`` contacts per activity in
+    journey order. ``expect`` / ``assert_paths`` compare paths with the ones you meant. In a notebook it
+    shows the journey map with counts and paths, then the paths table.
+    """
+
+    def __init__(self, graph: Any, events: Any, contact_keys: Iterable[str] | None = None, *,
+                 offset: Any = None):
+        self.graph = graph if isinstance(graph, JourneyGraph) else JourneyGraph.from_definition(graph)
+        if not (isinstance(events, pd.DataFrame) and "activityKey" in events.columns):
+            events = events_frame(events, self.graph, offset=offset)
+        self.events: pd.DataFrame = events
+        self.contact_keys: tuple[str, ...] = tuple(
+            _keys(contact_keys) if contact_keys is not None else contact_keys_in(events))
+        self._steps, self._last = self._walk()
+
+    def _is_trigger(self, key: Any, kind: Any) -> bool:
+        if key is not None and not pd.isna(key):
+            return key == self.graph.trigger.key
+        return isinstance(kind, str) and kind.lower() in TRIGGER_TYPES
+
+    def _walk(self) -> tuple[dict[str, list[Step]], dict[str, Step]]:
+        """Each contact's steps (repeats of one activity folded) and its newest row, trigger or not."""
+        steps: dict[str, list[Step]] = {k: [] for k in self.contact_keys}
+        entered: dict[str, Step] = {}
+        columns = ["contactKey", "activityKey", "activityName", "activityType", "status"]
+        for contact, key, name, kind, status in self.events[columns].itertuples(index=False, name=None):
+            if contact not in steps:
+                continue
+            key, label = _name(key), _name(name)
+            if self._is_trigger(key, kind):
+                entered[contact] = Step(key, label or self.graph.trigger.name, _name(status))
+                continue
+            if not label:
+                continue
+            path = steps[contact]
+            step = Step(key, label, _name(status))
+            if path and (path[-1].key, path[-1].label) == (key, label):
+                path[-1] = step
+            else:
+                path.append(step)
+        last = {k: v[-1] for k, v in steps.items() if v}
+        return steps, {**{k: v for k, v in entered.items() if k not in last}, **last}
+
+    # -- the views --------------------------------------------------------------------------------------
+
+    @property
+    def paths(self) -> pd.DataFrame:
+        """Indexed by ``contactKey``: ``path`` (activity names in time order), ``at`` and ``status``."""
+        keys = list(self.contact_keys)
+        frame = pd.DataFrame({
+            "path": pd.Series([tuple(s.label for s in self._steps[k]) for k in keys], dtype=object),
+            "at": pd.Series([self._last[k].label if k in self._last else None for k in keys], dtype=object),
+            "status": pd.Series([self._last[k].status if k in self._last else None for k in keys], dtype=object),
+        })
+        frame.index = pd.Index(keys, name="contactKey", dtype=object)
+        return frame
+
+    def _reached(self) -> dict[str, set[str]]:
+        reached: dict[str, set[str]] = {}
+        for contact, path in self._steps.items():
+            for step in path:
+                reached.setdefault(step.key or "\0" + step.label, set()).add(contact)
+        return reached
+
+    @property
+    def counts(self) -> pd.Series:
+        """Contacts that reached each activity, in journey order (zeros included; unknown activities last)."""
+        reached = self._reached()
+        labels = {a.key: a.label for a in self.graph.activities}
+        index = list(labels.values()) + [k[1:] for k in reached if k.startswith("\0")]
+        values = [len(reached.get(k, ())) for k in labels] + [len(v) for k, v in reached.items() if k.startswith("\0")]
+        return pd.Series(values, index=pd.Index(index, name="activity", dtype=object), name="contacts",
+                         dtype="int64")
+
+    def _matches(self, expected: str, step: Step) -> bool:
+        activity = self.graph.activity(step.key) if step.key else None
+        return expected in (step.label, step.key) or (activity is not None and expected == activity.name)
+
+    def _compare(self, contact: str, expected: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Expected names spelled as the actual labels where they match, and the actual labels."""
+        steps = self._steps.get(contact, [])
+        shown = []
+        for i, item in enumerate(expected):
+            if i < len(steps) and self._matches(item, steps[i]):
+                shown.append(steps[i].label)
+            else:
+                activity = self.graph.activity(item)
+                shown.append(activity.label if activity else item)
+        return tuple(shown), tuple(s.label for s in steps)
+
+    def expect(self, expected: Mapping[Any, Iterable[Any]]) -> pd.DataFrame:
+        """Compare paths: ``{contact_key: [activity names, keys or labels in order]}``.
+
+        Returns ``contactKey, expected, actual, passed``. A contact without history has the empty path.
+        """
+        if not isinstance(expected, Mapping):
+            raise ValidationError("expect() takes a mapping {contact_key: [activity names in order]}")
+        rows = []
+        for contact, names in expected.items():
+            items = [names] if isinstance(names, str) else list(names or [])
+            want, actual = self._compare(str(contact), [one_line(n) for n in items])
+            rows.append({"contactKey": str(contact), "expected": want, "actual": actual, "passed": want == actual})
+        frame = pd.DataFrame(rows, columns=["contactKey", "expected", "actual", "passed"])
+        return frame.astype({"contactKey": object, "expected": object, "actual": object, "passed": bool})
+
+    def assert_paths(self, expected: Mapping[Any, Iterable[Any]]) -> pd.DataFrame:
+        """Like :meth:`expect`, but raise ``AssertionError`` naming each contact off its path, with the diff."""
+        result = self.expect(expected)
+        failed = result[~result["passed"]]
+        if failed.empty:
+            return result
+        lines = [f"{len(failed)} of {plural(len(result), 'contact')} did not take the expected path "
+                 "(-expected, +actual):"]
+        for contact, want, actual in failed[["contactKey", "expected", "actual"]].itertuples(index=False):
+            lines.append(f"  {contact}: {self._diff_line(contact, want, actual)}")
+        raise AssertionError("\n".join(lines))
+
+    def _diff_line(self, contact: str, want: tuple[str, ...], actual: tuple[str, ...]) -> str:
+        if not actual:
+            where = "entered, no activity yet" if contact in self._last else "no history"
+            return f"({where}) expected {ARROW.join(want) or '(nothing)'}"
+        parts: list[str] = []
+        matcher = difflib.SequenceMatcher(a=want, b=actual, autojunk=False)
+        for op, i1, i2, j1, j2 in matcher.get_opcodes():
+            if op == "equal":
+                parts.extend(want[i1:i2])
+                continue
+            parts.extend("-" + x for x in want[i1:i2])
+            parts.extend("+" + x for x in actual[j1:j2])
+        last = self._last.get(contact)
+        now = f"   (now at {last.label}: {last.status})" if last and last.status else ""
+        return ARROW.join(parts) + now
+
+    # -- the map ----------------------------------------------------------------------------------------
+
+    def _highlight(self) -> tuple[set[str], set[tuple[str, str]]]:
+        nodes: set[str] = set()
+        edges: set[tuple[str, str]] = set()
+        trigger = self.graph.trigger.key
+        for contact in self.contact_keys:
+            keys = [s.key for s in self._steps[contact] if s.key]
+            if contact in self._last:
+                nodes.add(trigger)
+                keys = [trigger] + keys
+            nodes.update(keys)
+            edges.update(zip(keys, keys[1:], strict=False))
+        return nodes, edges
+
+    def svg(self) -> str:
+        """The journey map with each box's count and the traced paths highlighted, as SVG text."""
+        reached = self._reached()
+        counts = {a.key: len(reached.get(a.key, ())) for a in self.graph.activities}
+        counts[self.graph.trigger.key] = len(self._last)
+        nodes, edges = self._highlight()
+        return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges)
+
+    def summary(self) -> str:
+        """``3 contacts traced in Welcome (v2, Published): 3 entered, 12 history rows``."""
+        return (f"{plural(len(self.contact_keys), 'contact')} traced in {self.graph.title}: {len(self._last):,} "
+                f"entered, {plural(len(self.events), 'history row')}")
+
+    def _repr_html_(self) -> str:
+        shown = self.paths.assign(path=lambda f: f["path"].map(ARROW.join))
+        note = ("Each box shows how many traced contacts reached it; their paths are drawn in orange. "
+                "History can lag a few minutes behind the journey.")
+        return (f'{STYLE}<div class="sfmc-panel sfmc-journey-trace"><div class="sfmc-title">'
+                f"{html.escape(self.summary())}</div>"
+                f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
+                f'<div class="sfmc-note">{html.escape(note)}</div>'
+                + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False, empty="no contacts")
+                + "</div>")
+
+    def __repr__(self) -> str:
+        lines = [f"JourneyTrace: {self.summary()}", "Contacts per activity:"]
+        if not len(self.graph):
+            lines.append("  (the definition has no activities)")
+        counts = self.counts
+        width = min(max([len(str(i)) for i in counts.index] + [8]), 40)
+        lines.extend(f"  {str(name).ljust(width)}  {n:,}" for name, n in counts.items())
+        lines.append("Paths:")
+        paths = self.paths
+        width = min(max([len(str(k)) for k in paths.index] + [4]), 40)
+        for contact, (path, at, status) in list(paths.iterrows())[:_SHOWN]:
+            text = ARROW.join(path) if path else ("(entered)" if at else "(no history)")
+            lines.append(f"  {str(contact).ljust(width)}  {text}" + (f"   [{status}]" if status else ""))
+        if len(paths) > _SHOWN:
+            lines.append(f"  ... {len(paths) - _SHOWN:,} more")
+        return "\n".join(lines)
+
+
+# -- fetching ---------------------------------------------------------------------------------------------
+
+
+class HistorySource(Protocol):
+    """What :func:`trace` needs of a connection."""
+
+    def journey(self, id_or_key: str, version: int | None = None) -> Any: ...
+
+    def journey_history(self, *, contact_keys: Sequence[str] | None = None,
+                        definition_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+                        start: str | None = None, end: str | None = None) -> list[dict]: ...
+
+
+def _definition(journey: Any, conn: HistorySource) -> JourneyGraph:
+    """The graph of ``journey``: a graph, a definition dict or model with activities, or fetched by id or key."""
+    if isinstance(journey, JourneyGraph):
+        return journey
+    raw = journey if isinstance(journey, Mapping) else getattr(journey, "raw", None)
+    if isinstance(raw, Mapping):
+        if "activities" in raw:
+            return JourneyGraph.from_definition(raw)
+        ident, version = raw.get("id") or raw.get("key"), raw.get("version") if raw.get("id") else None
+    else:
+        ident, version = journey, None
+    if not isinstance(ident, str) or not ident.strip():
+        raise ValidationError(f"journey must be a journey id or key, a Journey or its definition; got {journey!r}")
+    return JourneyGraph.from_definition(conn.journey(ident.strip(), version).raw)
+
+
+def _start(since: Any) -> str | None:
+    """``since`` as the history filter's ISO 8601 ``start`` (a timedelta means that long before now)."""
+    if since is None or isinstance(since, str):
+        return since or None
+    if isinstance(since, timedelta):
+        since = datetime.now(timezone.utc) - since
+    if isinstance(since, (datetime, date)):
+        return since.isoformat()
+    raise ValidationError(f"since must be an ISO 8601 text, a datetime or a timedelta; got {since!r}")
+
+
+def _of_journey(rows: list[dict], journey_id: str) -> list[dict]:
+    """Rows of this journey version only, should a server ignore the ``definitionIds`` filter."""
+    if not journey_id:
+        return rows
+    wanted = journey_id.lower()
+    return [r for r in rows if (field_text(r, "definitionid") or wanted).lower() == wanted]
+
+
+def _connection(connection: HistorySource | None) -> HistorySource:
+    if connection is not None:
+        return connection
+    from ..client import default_connection
+
+    conn = default_connection()      # raises ConfigurationError when nobody logged in
+    assert conn is not None
+    return conn
+
+
+def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: HistorySource | None = None,
+          since: Any = None) -> JourneyTrace:
+    """Trace ``contact_keys`` through ``journey`` (id, key, ``Journey`` or definition) from its history.
+
+    ``since`` (ISO text, datetime or timedelta) bounds the history read; rows older than 30 days are gone
+    anyway. The history lags the journey by a few minutes on a real tenant: trace again to see newer steps.
+    """
+    conn = _connection(connection)
+    keys = _keys(contact_keys)
+    if not keys:
+        raise ValidationError("no contact keys given")
+    start = _start(since)
+    graph = _definition(journey, conn)
+    rows: list[dict] = []
+    for at in range(0, len(keys), HISTORY_CONTACTS_PER_REQUEST):
+        rows.extend(conn.journey_history(contact_keys=keys[at:at + HISTORY_CONTACTS_PER_REQUEST],
+                                         definition_ids=[graph.id] if graph.id else None, start=start))
+    return JourneyTrace(graph, _of_journey(rows, graph.id), keys)
+

@@ -1,0 +1,237 @@
+"""JourneyTrace (paths, counts, expect, assert_paths, reprs) and trace() against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import pandas as pd
+import pytest
+from test_journeys_samples import CONTACTS, EXPECTED, definition, history_csv, history_rows
+
+import sfmc_nb
+from sfmc_nb.errors import ConfigurationError, ValidationError
+from sfmc_nb.journeys import JourneyGraph, JourneyTrace, events_frame, trace
+
+trace_module = importlib.import_module("sfmc_nb.journeys.trace")   # the package's `trace` is the function
+
+
+@pytest.fixture
+def graph():
+    return JourneyGraph.from_definition(definition())
+
+
+@pytest.fixture
+def tr(graph):
+    return JourneyTrace(graph, history_csv(), CONTACTS)
+
+
+def test_paths_in_time_order_with_the_trigger_left_out(tr):
+    paths = tr.paths
+    assert list(paths.index) == CONTACTS and paths.index.name == "contactKey"
+    assert list(paths.columns) == ["path", "at", "status"]
+    for contact, expected in EXPECTED.items():
+        assert paths.loc[contact, "path"] == tuple(expected)
+
+
+def test_where_each_contact_is_now(tr):
+    paths = tr.paths
+    assert (paths.loc["c-high-waiting", "at"], paths.loc["c-high-waiting", "status"]) == ("Wait 2 days", "Waiting")
+    assert (paths.loc["c-high-open", "at"], paths.loc["c-high-open", "status"]) == ("Thank you email", "Complete")
+    assert (paths.loc["c-high-quiet", "at"], paths.loc["c-high-quiet", "status"]) == ("<Bob & Co> sync", "Failed")
+    assert (paths.loc["c-low", "at"], paths.loc["c-low", "status"]) == ("Wait 1 hour", "Complete")
+    assert paths.loc["c-none", "path"] == () and paths.loc["c-none", "at"] is None
+    assert paths.loc["c-none", "status"] is None
+
+
+def test_the_same_paths_whatever_order_the_rows_came_in(graph):
+    first = JourneyTrace(graph, history_rows(1), CONTACTS).paths
+    for seed in (2, 3, 4):
+        assert JourneyTrace(graph, history_rows(seed), CONTACTS).paths.equals(first)
+
+
+def test_counts_in_journey_order_with_zeros(graph, tr):
+    counts = tr.counts
+    assert list(counts.index) == [a.label for a in graph.activities]
+    assert counts.to_dict() == {"Score decision": 6, "High value email": 3, "Random split": 2, "Wait 1 hour": 1,
+                                "Wait 2 days": 3, "Offer A": 1, "Offer B": 1, "Opened?": 2, "Thank you email": 1,
+                                "<Bob & Co> sync": 1}
+    few = JourneyTrace(graph, history_csv(), ["c-low", "c-none"]).counts
+    assert few["Score decision"] == 1 and few["Offer A"] == 0 and len(few) == 10
+    assert few.dtype == "int64"
+
+
+def test_an_activity_missing_from_the_definition_is_counted_last(graph):
+    rows = history_rows() + [{"TransactionTime": "2024-05-01T13:00:05", "ContactKey": "c-low", "Status": "Complete",
+                              "ActivityId": "f0000000-0000-4000-8000-000000000001", "ActivityName": "Extra step",
+                              "ActivityType": "SMSSYNC"}]
+    tr = JourneyTrace(graph, rows, ["c-low"])
+    assert tr.paths.loc["c-low", "path"] == ("Score decision", "Wait 1 hour", "Extra step")
+    assert tr.counts.index[-1] == "Extra step" and tr.counts["Extra step"] == 1
+
+
+def test_contacts_default_to_those_in_the_history(graph):
+    tr = JourneyTrace(graph, history_csv())
+    assert set(tr.paths.index) == set(EXPECTED) - {"c-none"}
+
+
+def test_a_trace_takes_an_events_frame_too(graph, tr):
+    again = JourneyTrace(graph, events_frame(history_csv(), graph), CONTACTS)
+    assert again.paths.equals(tr.paths)
+    assert JourneyTrace(definition(), history_csv(), CONTACTS).paths.equals(tr.paths)
+
+
+def test_expect_passes_when_every_path_matches(tr):
+    result = tr.expect(EXPECTED)
+    assert list(result.columns) == ["contactKey", "expected", "actual", "passed"]
+    assert result["passed"].all() and len(result) == len(EXPECTED)
+    assert tr.assert_paths(EXPECTED)["passed"].all()
+
+
+def test_expect_takes_keys_and_names_for_activities(tr):
+    result = tr.expect({"c-medium-a": ["MULTICRITERIADECISION-1", "RANDOMSPLIT-1", "Offer A"]})
+    assert bool(result.loc[0, "passed"]) and result.loc[0, "expected"] == ("Score decision", "Random split", "Offer A")
+
+
+def test_expect_fails_for_another_path_a_shorter_one_and_no_history(tr):
+    result = tr.expect({
+        "c-medium-a": ["Score decision", "Random split", "Offer B"],
+        "c-high-waiting": EXPECTED["c-high-open"],
+        "c-none": ["Score decision"],
+        "c-unknown": [],
+        "c-low": ["Score decision", "Wait 1 hour"],
+    }).set_index("contactKey")
+    assert result["passed"].to_dict() == {"c-medium-a": False, "c-high-waiting": False, "c-none": False,
+                                          "c-unknown": True, "c-low": True}
+    assert result.loc["c-none", "actual"] == () and result.loc["c-unknown", "actual"] == ()
+    assert result.loc["c-medium-a", "actual"] == ("Score decision", "Random split", "Offer A")
+
+
+def test_assert_paths_names_each_failing_contact_and_the_difference(tr):
+    with pytest.raises(AssertionError) as info:
+        tr.assert_paths({"c-medium-a": ["Score decision", "Random split", "Offer B"],
+                         "c-high-waiting": EXPECTED["c-high-open"], "c-none": ["Score decision"],
+                         "c-low": ["Score decision", "Wait 1 hour"]})
+    message = str(info.value)
+    lines = message.splitlines()
+    assert lines[0].startswith("3 of 4 contacts did not take the expected path")
+    assert "c-low" not in message and len(lines) == 4
+    medium = next(line for line in lines if "c-medium-a" in line)
+    assert "-Offer B" in medium and "+Offer A" in medium and "Random split" in medium
+    waiting = next(line for line in lines if "c-high-waiting" in line)
+    assert "-Opened?" in waiting and "-Thank you email" in waiting and "now at Wait 2 days: Waiting" in waiting
+    none = next(line for line in lines if "c-none" in line)
+    assert "no history" in none and "Score decision" in none
+
+
+def test_expect_refuses_what_is_not_a_mapping(tr):
+    with pytest.raises(ValidationError):
+        tr.expect([("c-low", ["Score decision"])])
+
+
+def test_repeated_rows_of_one_activity_are_one_step(graph):
+    rows = history_rows() + [{"TransactionTime": "2024-05-01T12:00:03", "ContactKey": "c-low", "Status": "Waiting",
+                              "ActivityId": "a0000000-0000-4000-8000-000000000010"}]
+    assert JourneyTrace(graph, rows, ["c-low"]).paths.loc["c-low", "path"] == ("Score decision", "Wait 1 hour")
+
+
+def test_a_contact_that_only_entered(graph):
+    rows = [{"TransactionTime": "2024-05-01T08:00:00", "ContactKey": "c-new", "Status": "Complete",
+             "ActivityType": "Trigger", "ActivityName": "Score API event"}]
+    tr = JourneyTrace(graph, rows, ["c-new"])
+    assert tr.paths.loc["c-new", "path"] == () and tr.paths.loc["c-new", "at"] == "Score API event"
+    with pytest.raises(AssertionError, match="entered, no activity yet"):
+        tr.assert_paths({"c-new": ["Score decision"]})
+
+
+def test_text_repr_lists_counts_and_paths(tr):
+    text = repr(tr)
+    assert "7 contacts traced in Score journey (v3, Published): 6 entered, 30 history rows" in text
+    assert "Score decision → High value email → Wait 2 days   [Waiting]" in text
+    assert "c-none" in text and "(no history)" in text and "<Bob & Co> sync" in text
+
+
+def test_html_is_the_map_then_the_paths_table(tr):
+    page = tr._repr_html_()
+    assert page.index("<svg") < page.index("</svg>") < page.index("<table")
+    assert "&lt;Bob &amp; Co&gt; sync" in page and "<Bob &" not in page
+    assert "<script" not in page and "Score decision → Random split → Offer A" in page
+
+
+def test_an_empty_journey_traces_without_error(graph):
+    data = definition()
+    data["activities"] = []
+    tr = JourneyTrace(JourneyGraph.from_definition(data), history_csv(), ["c-low"])
+    assert tr.paths.loc["c-low", "path"] == ("Score decision", "Wait 1 hour")
+    assert tr.counts.to_dict() == {"Score decision": 1, "Wait 1 hour": 1}     # names from the history rows
+    assert "<svg" in tr._repr_html_() and "no activities" in repr(tr)
+
+
+# ---- trace() over HTTP, against the sandbox -------------------------------------------------------------
+
+
+def _enter_and_wait_for_history(sandbox, conn, keys):
+    conn.enter_batch(sandbox.event_key, [{"contactKey": k, "data": {"Email": f"{k}@example.com"}} for k in keys])
+    deadline = time.monotonic() + 10
+    seen: set = set()
+    while time.monotonic() < deadline and not set(keys) <= seen:
+        seen = {row["ContactKey"] for row in conn.journey_history(contact_keys=keys)}
+        time.sleep(0.1)
+    assert set(keys) <= seen
+
+
+def _requests_since(sandbox, start):
+    return [(r["method"], r["path"]) for r in sandbox.request_log[start:]]
+
+
+def test_trace_fetches_the_definition_and_the_history_in_two_requests(sandbox, conn):
+    keys = ["t-1", "t-2", "t-3"]
+    _enter_and_wait_for_history(sandbox, conn, keys)
+    journey_key = sandbox.demo["welcome"]["journey_key"]
+    start = len(sandbox.request_log)
+    tr = trace(journey_key, keys + ["t-never"], connection=conn)
+    sent = _requests_since(sandbox, start)
+    assert sent == [("GET", f"/interaction/v1/interactions/key:{journey_key}"),
+                    ("POST", "/interaction/v1/interactions/journeyhistory/download")]
+    assert tr.graph.key == journey_key and list(tr.paths.index) == keys + ["t-never"]
+    assert tr.paths.loc[keys, "status"].notna().all() and tr.paths.loc["t-never", "status"] is None
+    assert set(tr.events["contactKey"]) == set(keys)
+    assert str(tr.events["time"].dt.tz) == "UTC" and tr.events["time"].notna().all()
+    assert (tr.events["raw"].map(lambda r: r["DefinitionId"]) == tr.graph.id).all()
+
+
+def test_trace_sends_contact_keys_in_chunks(sandbox, conn, monkeypatch):
+    keys = ["k-1", "k-2", "k-3"]
+    _enter_and_wait_for_history(sandbox, conn, keys)
+    monkeypatch.setattr(trace_module, "HISTORY_CONTACTS_PER_REQUEST", 2)
+    journey = conn.journey(sandbox.demo["welcome"]["journey_key"])
+    start = len(sandbox.request_log)
+    tr = trace(journey, keys, connection=conn)
+    assert [p for _, p in _requests_since(sandbox, start)] == [
+        "/interaction/v1/interactions/journeyhistory/download"] * 2      # the definition came with the model
+    assert set(tr.events["contactKey"]) == set(keys)
+
+
+def test_trace_uses_the_default_connection_and_since(sandbox, conn):
+    _enter_and_wait_for_history(sandbox, conn, ["d-1"])
+    sfmc_nb.set_default_connection(conn)
+    journey_key = sandbox.demo["welcome"]["journey_key"]
+    assert trace(journey_key, "d-1").paths.loc["d-1", "status"] is not None
+    later = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)
+    assert trace(journey_key, ["d-1"], since=later.to_pydatetime()).events.empty
+
+
+def test_trace_without_a_connection_or_keys_says_what_is_missing(graph):
+    with pytest.raises(ConfigurationError, match="connect"):
+        trace(graph, ["c-1"])
+    with pytest.raises(ValidationError, match="no contact keys"):
+        trace(graph, [" ", None], connection=object())
+    with pytest.raises(ValidationError, match="since"):
+        trace(graph, ["c-1"], connection=object(), since=3.5)
+
+
+def test_rows_of_other_journeys_are_left_out_should_the_filter_be_ignored():
+    rows = [{"DefinitionId": "AAA", "ContactKey": "c"}, {"DefinitionId": "bbb", "ContactKey": "c"},
+            {"ContactKey": "c"}, {"definitionId": "aaa", "ContactKey": "c"}]
+    assert trace_module._of_journey(rows, "aaa") == [rows[0], rows[2], rows[3]]
+    assert trace_module._of_journey(rows, "") == rows
