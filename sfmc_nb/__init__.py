@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from . import accessor, errors, sandbox  # noqa: F401 - importing accessor registers df.sfmc
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
+from .engine import ProgressEvent, enter_journey
 from .errors import (
     ApiError,
     AuthError,
@@ -24,11 +25,13 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .results import EntryResult
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection", "sandbox", "errors",
+    "connect", "enter_journey", "EntryResult", "ProgressEvent",
+    "Connection", "RetryPolicy", "default_connection", "set_default_connection", "sandbox", "errors",
     "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
     "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
     "load_ipython_extension", "unload_ipython_extension",

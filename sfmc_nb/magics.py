@@ -1,7 +1,7 @@
 """IPython magics: ``%sfmc_auth``, ``%%journey_enter`` and the journey exploration magics.
 
 Load them with ``%load_ext sfmc_nb``. This module is glue only: every magic calls the Python API
-(:func:`sfmc_nb.connect`, :func:`sfmc_nb.entry.enter_journey`, the :class:`~sfmc_nb.client.Connection`
+(:func:`sfmc_nb.connect`, :func:`sfmc_nb.enter_journey`, the :class:`~sfmc_nb.client.Connection`
 methods) and returns something usable from Python:
 
 =============================  =======================================================================
@@ -472,7 +472,7 @@ class SfmcMagics(Magics, Configurable):
             df = self._frame_var(args.source, prog)
             col = args.contact_key
             if col is None:
-                from .entry import default_contact_key
+                from ._rules import default_contact_key
 
                 col = default_contact_key(df.columns)
                 if col is None:
@@ -588,11 +588,12 @@ class SfmcMagics(Magics, Configurable):
         if len(df) == 0:
             raise UsageError(f"{prog}: the input has no rows")
 
-        from . import entry as _entry
+        from . import engine as _entry
+        from ._rules import default_contact_key
 
         contact_key = args.contact_key
         if contact_key is None:
-            contact_key = _entry.default_contact_key(df.columns)
+            contact_key = default_contact_key(df.columns)
             if contact_key is None:
                 raise UsageError(f"{prog}: name the contact key column with --contact-key; columns are "
                                  f"{_join(df.columns)}")

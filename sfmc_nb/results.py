@@ -12,11 +12,11 @@ import html
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
+__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "STATUSES", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
 
 STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
@@ -25,6 +25,12 @@ MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
+
+
+class RetryHandle(Protocol):
+    """What :meth:`EntryResult.retry` runs: the engine's ``RunRetry`` (holding what the run was made of)."""
+
+    def retry(self, result: EntryResult, **options: Any) -> None: ...
 
 
 @dataclass
@@ -72,8 +78,7 @@ class EntryResult:
     interrupted: bool = False
     preview: list = field(default_factory=list, repr=False)
     journal: str | None = None
-    _retry: Callable[..., Any] | None = field(default=None, repr=False)
-    _in_flight: list = field(default_factory=list, repr=False)  # (future, positions) an interrupt left out
+    _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +105,10 @@ class EntryResult:
     def add_raw(self, answer: Any) -> None:
         if len(self.raw) < MAX_RAW_ANSWERS:
             self.raw.append(answer)
+
+    def attach_retry(self, handle: RetryHandle | None) -> None:
+        """Give the result what :meth:`retry` runs (the engine does this for every live run)."""
+        self._retry_handle = handle
 
     def on_change(self, listener: Callable[[EntryResult], None]) -> None:
         """Call ``listener(self)`` after :meth:`retry` updates this result (the widget panel uses it)."""
@@ -182,7 +191,7 @@ class EntryResult:
     @property
     def can_retry(self) -> bool:
         """True when :meth:`retry` can act: the result came from a live run (not a dry run or a copy)."""
-        return self._retry is not None and not self.dry_run
+        return self._retry_handle is not None and not self.dry_run
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -192,9 +201,9 @@ class EntryResult:
         Updates this result in place and returns it. Rows skipped for bad input are not resent:
         fix the data and run again.
         """
-        if self._retry is None:
+        if self._retry_handle is None:
             raise RuntimeError("this result cannot be retried (it was not made by a live run)")
-        self._retry(self, **options)
+        self._retry_handle.retry(self, **options)
         for listener in list(self._listeners):
             listener(self)
         return self

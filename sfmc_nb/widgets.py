@@ -239,11 +239,11 @@ class ResultPanel(widgets.VBox):
         self.rows_pager.set_frame(frame)
         self.raw_html.value = self.raw_text()
         n = self.retryable()
-        self.retry_button.disabled = bool(r.dry_run or r._retry is None or n == 0)
+        self.retry_button.disabled = bool(not r.can_retry or n == 0)
         self.retry_button.description = f"Retry {n:,} failed rows" if n else "Retry failed rows"
         if r.dry_run:
             self.retry_button.tooltip = "a dry run sends nothing: run without dry_run to enter"
-        elif r._retry is None:
+        elif not r.can_retry:
             self.retry_button.tooltip = "this result was not made by a live run"
         else:
             self.retry_button.tooltip = "send again the rows that did not queue (skipped rows need fixed data)"

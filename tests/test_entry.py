@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 import sfmc_nb
+from sfmc_nb import enter_journey
 from sfmc_nb.client import RetryPolicy
-from sfmc_nb.entry import NOT_SENT, enter_journey
 from sfmc_nb.errors import ValidationError
+from sfmc_nb.results import NOT_SENT
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
 
@@ -222,7 +223,7 @@ def test_interrupted_run_can_be_finished_with_retry(sandbox):
 
 KILLED_RUN = textwrap.dedent("""
     import sys, pandas as pd, sfmc_nb
-    from sfmc_nb.entry import enter_journey
+    from sfmc_nb import enter_journey
     auth, cid, secret, event, journal = sys.argv[1:6]
     conn = sfmc_nb.connect(auth_base_url=auth, client_id=cid, client_secret=secret, set_default=False)
     df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
@@ -532,7 +533,7 @@ def test_pressing_ctrl_c_twice_stops_waiting_and_retry_collects_the_batches_in_f
 
 
 def test_dating_status_items():
-    from sfmc_nb.entry import _dated
+    from sfmc_nb.engine.reconcile import _dated
 
     since = 1_800_000_000.0
     iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat()  # noqa: E731
@@ -562,3 +563,4 @@ def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, 
     res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
     assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1   # neither lost silently nor sent twice
+
