@@ -9,7 +9,10 @@ In a notebook: ``%load_ext sfmc_nb``, then ``%sfmc_auth`` and ``%%journey_enter`
 
 from __future__ import annotations
 
-from . import accessor, errors, sandbox  # noqa: F401 - importing accessor registers df.sfmc
+import importlib
+from typing import Any
+
+from . import accessor, errors, results, sandbox  # noqa: F401 - importing accessor registers df.sfmc
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
 from .engine import ProgressEvent, enter_journey
 from .errors import (
@@ -36,6 +39,14 @@ __all__ = [
     "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
     "load_ipython_extension", "unload_ipython_extension",
 ]
+
+
+def _result_panel(result: EntryResult) -> Any:
+    """``EntryResult.show()``: the ipywidgets panel; ``sfmc_nb.widgets`` (and ipywidgets) is imported only now."""
+    return importlib.import_module(f"{__name__}.widgets").ResultPanel(result)
+
+
+results.set_panel_factory(_result_panel)
 
 
 def load_ipython_extension(ipython):  # pragma: no cover - exercised through %load_ext in tests

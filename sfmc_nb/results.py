@@ -3,7 +3,9 @@
 The per-row state is kept in plain lists (one slot per input position) so a run of 100,000
 rows is cheap to update; :meth:`EntryResult.to_frame` builds the pandas table on demand. The
 text and HTML reprs are bounded (summary, errors first, then the first rows), so notebooks,
-nbval, nbconvert and terminals all show a small table without widgets.
+nbval, nbconvert and terminals all show a small table without widgets. The result knows nothing of
+widgets: :meth:`EntryResult.show` builds whatever panel was registered with :func:`set_panel_factory`
+(``import sfmc_nb`` registers the ipywidgets panel, imported only when ``show()`` is called).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "STATUSES", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
+from .errors import ConfigurationError
+
+__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "set_panel_factory", "STATUSES", "ROW_COLUMNS", "DRY_RUN",
+           "NOT_SENT"]
 
 STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
@@ -25,6 +30,15 @@ MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
+
+PanelFactory = Callable[["EntryResult"], Any]
+_panel_factory: PanelFactory | None = None
+
+
+def set_panel_factory(factory: PanelFactory | None) -> None:
+    """Register what :meth:`EntryResult.show` builds from a result (``None`` removes it)."""
+    global _panel_factory
+    _panel_factory = factory
 
 
 class RetryHandle(Protocol):
@@ -208,11 +222,12 @@ class EntryResult:
             listener(self)
         return self
 
-    def show(self):
+    def show(self) -> Any:
         """The ipywidgets panel (summary, errors, all rows, raw answers, retry and save)."""
-        from .widgets import ResultPanel
-
-        return ResultPanel(self)
+        if _panel_factory is None:
+            raise ConfigurationError("no result panel is registered: import sfmc_nb (it registers the ipywidgets "
+                                     "panel), or register one with sfmc_nb.results.set_panel_factory()")
+        return _panel_factory(self)
 
     # -- reprs -----------------------------------------------------------------------------
 
