@@ -18,12 +18,13 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ._html import STYLE, frame_html
+from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
 __all__ = ["EntryResult", "BatchRecord", "RetryHandle", "set_panel_factory", "STATUSES", "ROW_COLUMNS", "DRY_RUN",
            "NOT_SENT"]
 
-STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
@@ -232,8 +233,6 @@ class EntryResult:
     # -- reprs -----------------------------------------------------------------------------
 
     def headline(self) -> str:
-        counts = self.counts
-        parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in STATUSES if counts[s]]
         if self.dry_run:
             would = sum(1 for m in self.message if m == DRY_RUN)
             return (f"Dry run for {self.event_key!r}: {len(self):,} rows: {would:,} would be sent, "
@@ -242,7 +241,8 @@ class EntryResult:
         state = " INTERRUPTED" if self.interrupted else ""
         speed = self.summary["contacts_per_second"]
         tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
-        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: " + ", ".join(parts or ["none"])
+        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: "
+                + counts_text(self.counts, empty="none")
                 + f"; {len(self.batch_records)} batches, {self.requests} requests, {self.retries} retries" + tail)
 
     def __repr__(self) -> str:
@@ -254,8 +254,7 @@ class EntryResult:
         if len(errs):
             shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
             what = "would not be sent" if self.dry_run else "did not queue"
-            rows = "row" if len(errs) == 1 else "rows"
-            lines.append(f"{len(errs):,} {rows} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
+            lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
             lines.append(shown.to_string(max_colwidth=60))
         if self.interrupted:
             lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
@@ -263,20 +262,18 @@ class EntryResult:
 
     def _repr_html_(self) -> str:
         counts = self.counts
-        colours = {"queued": "#1b7f3b", "not_queued": "#b3261e", "failed": "#b3261e", "unknown": "#b26a00",
-                   "skipped": "#555"}
-        badges = " ".join(
-            f'<span style="color:{colours[s]};font-weight:{"bold" if counts[s] and s != "queued" else "normal"}">'
-            f"{counts[s]:,} {s.replace('_', ' ')}</span>" for s in STATUSES)
-        out = [f'<div class="sfmc-entry-result"><p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
+        weight = {s: "bold" if counts[s] and s != "queued" else "normal" for s in STATUSES}
+        badges = " ".join(f'<span style="color:{STATUS_COLOURS[s]};font-weight:{weight[s]}">'
+                          f"{counts[s]:,} {STATUS_LABELS[s]}</span>" for s in STATUSES)
+        out = [f'<div class="sfmc-entry-result">{STYLE}<p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
         for w in self.warnings[:5]:
             out.append(f"<p>⚠ {html.escape(w)}</p>")
         errs = self.errors()
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
             out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
-            out.append(errs.head(HTML_ROWS).to_html(max_cols=9, notebook=False))
+            out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")
-        out.append(self.to_frame().head(HTML_ROWS).to_html(notebook=False))
+        out.append(frame_html(self.to_frame(), max_rows=HTML_ROWS, footer=False))
         out.append("</div>")
         return "\n".join(out)
