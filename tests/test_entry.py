@@ -564,3 +564,67 @@ def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, 
     assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
     assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1   # neither lost silently nor sent twice
 
+
+# --------------------------------------------------------------------------- engine parts without a server
+
+
+def test_data_columns_resolve_in_one_place_with_the_callers_default():
+    from sfmc_nb.engine import resolve_columns
+
+    df = pd.DataFrame({"subscriberkey": ["a"], "Email": ["a@x"], "City": ["Oslo"]})
+    assert resolve_columns(df, None, None) == ("subscriberkey", [])              # the Python API: key only
+    assert resolve_columns(df, None, None, default="all") == ("subscriberkey", ["Email", "City"])   # the magic
+    assert resolve_columns(df, "Email", "all") == ("Email", ["subscriberkey", "City"])
+    assert resolve_columns(df, None, "City") == ("subscriberkey", ["City"])
+    assert resolve_columns(df, None, pd.Index(["City", "Email"])) == ("subscriberkey", ["City", "Email"])
+    with pytest.raises(ValidationError, match="--contact-key"):
+        resolve_columns(df[["Email"]], None, None, key_option="--contact-key")
+
+
+def test_a_throttled_run_waits_per_retry_after_or_backs_off_and_lowers_what_is_in_flight():
+    import threading
+
+    from sfmc_nb.engine.throttle import Throttle
+
+    throttle = Throttle(8, backoff_base=2.0, backoff_max=60.0)
+    first = throttle.throttled(None)                  # no Retry-After: the shared backoff, first step
+    assert 1.0 <= first <= 2.0 and throttle.allowed == 4
+    assert 2.9 < throttle.throttled(3.0) <= 3.0      # Retry-After wins over the backoff
+    stop = threading.Event()
+    stop.set()
+    assert throttle.wait(stop) == 0.0                 # a stopped run does not sit out the pause
+    for _ in range(40):                               # one more in flight per round of clean answers
+        throttle.success()
+    assert throttle.allowed == 8 and throttle.limit == 8.0   # back to the limit, never past it
+
+
+def test_show_needs_a_registered_panel_and_results_never_import_the_widgets():
+    from sfmc_nb import results
+    from sfmc_nb.errors import ConfigurationError
+
+    res = results.EntryResult("E", pd.RangeIndex(1), ["a"])
+    saved = results._panel_factory
+    try:
+        results.set_panel_factory(None)
+        with pytest.raises(ConfigurationError, match="no result panel is registered"):
+            res.show()
+        results.set_panel_factory(lambda r: ("panel", r))
+        assert res.show() == ("panel", res)
+    finally:
+        results.set_panel_factory(saved)
+    code = ("import sys, sfmc_nb, pandas as pd; r = sfmc_nb.EntryResult('E', pd.RangeIndex(1), ['a']); "
+            "r._repr_html_(); repr(r); assert 'sfmc_nb.widgets' not in sys.modules, 'widgets imported'")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_live_result_carries_its_retry_as_an_object(sandbox):
+    from sfmc_nb.engine import RunRetry
+
+    conn = fast_conn(sandbox)
+    res = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False)
+    assert res.can_retry and isinstance(res._retry_handle, RunRetry)
+    assert res._retry_handle.event_key == sandbox.event_key and res._retry_handle.left_in_flight == []
+    with pytest.raises(ValidationError, match="concurrency"):
+        res.retry(concurrency=0)
+    dry = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False, dry_run=True)
+    assert not dry.can_retry
