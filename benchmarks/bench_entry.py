@@ -22,8 +22,8 @@ import time
 import pandas as pd
 
 import sfmc_nb
+from sfmc_nb import enter_journey
 from sfmc_nb.batching import prepare
-from sfmc_nb.entry import enter_journey
 
 
 def start_sandbox(latency: float) -> tuple[subprocess.Popen, dict]:

@@ -2,16 +2,24 @@
 
     import sfmc_nb
     conn = sfmc_nb.connect(sandbox=True)        # or connect() with SFMC_* variables for a real tenant
-    result = df.sfmc.enter_journey(conn.sandbox.event_key, contact_key="SubscriberKey")
+    res = sfmc_nb.enter_journey(df, conn.sandbox.event_key, contact_key="SubscriberKey")   # or df.sfmc...
+    tr = sfmc_nb.trace("welcome", ["000123"])   # where the contacts went: paths, counts, the journey map
 
 In a notebook: ``%load_ext sfmc_nb``, then ``%sfmc_auth`` and ``%%journey_enter``.
+
+This module is the public API: everything a notebook, a script or a test needs is importable from here.
+Modules and names starting with ``_`` are internal.
 """
 
 from __future__ import annotations
 
-from . import accessor, errors, sandbox  # noqa: F401 - importing accessor registers df.sfmc
+import importlib
+from typing import Any
+
+from . import accessor, errors, results, sandbox  # noqa: F401 - importing accessor registers df.sfmc
 from ._version import __version__
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
+from .engine import ProgressEvent, ProgressKind, TextProgress, enter_journey
 from .errors import (
     ApiError,
     AuthError,
@@ -25,24 +33,42 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .journeys import JourneyGraph, JourneyTrace, trace
+from .results import EntryResult
 
 __all__ = [
-    "__version__", "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection",
-    "sandbox", "errors",
-    "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
+    "__version__",
+    # connecting
+    "connect", "Connection", "RetryPolicy", "default_connection", "set_default_connection", "sandbox",
+    # entering contacts
+    "enter_journey", "EntryResult", "ProgressEvent", "ProgressKind", "TextProgress",
+    # journey behaviour
+    "trace", "JourneyTrace", "JourneyGraph",
+    # errors
+    "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
     "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]
 
 
-def load_ipython_extension(ipython):  # pragma: no cover - exercised through %load_ext in tests
+def _result_panel(result: EntryResult) -> Any:
+    """``EntryResult.show()``: the ipywidgets panel; ``sfmc_nb.widgets`` (and ipywidgets) is imported only now."""
+    return importlib.import_module(f"{__name__}.widgets").ResultPanel(result)
+
+
+results.set_panel_factory(_result_panel)
+
+
+def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - exercised through %load_ext in tests
     """``%load_ext sfmc_nb``: register the magics (IPython is imported only here)."""
     from .magics import load_ipython_extension as load
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython):  # pragma: no cover
+def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover
+    """``%unload_ext sfmc_nb``: remove exactly what loading registered."""
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)

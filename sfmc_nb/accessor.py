@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from .batching import MAX_BATCH_SIZE, prepare
-from .entry import enter_journey
+from ._rules import MAX_BATCH_SIZE
+from .batching import prepare
+from .engine import enter_journey, resolve_columns
 from .results import EntryResult
 
 __all__ = ["SfmcAccessor"]
@@ -33,12 +34,13 @@ class SfmcAccessor:
         ``max_lengths``). Bad columns, options or ``size`` raise ``ValidationError`` here, not at the first
         ``next()``; refused rows are left out (use ``prepare`` to see why).
         """
-        batches = prepare(self._df, contact_key, data, **options).batches(size)
+        key, columns = resolve_columns(self._df, contact_key, data)
+        batches = prepare(self._df, key, columns, **options).batches(size)
         return (batch.members for batch in batches)
 
     def enter_journey(self, event_key: str, contact_key: str | None = None,
                       data: Iterable[str] | str | None = None, **options: Any) -> EntryResult:
-        """Enter every row into the journey(s) of ``event_key``; see :func:`sfmc_nb.entry.enter_journey`.
+        """Enter every row into the journey(s) of ``event_key``; see :func:`sfmc_nb.enter_journey`.
 
         ``options``: ``connection``, ``concurrency``, ``dry_run``, ``validate``, ``journal``, ``progress``,
         ``batch_size``, ``na``, ``duplicates``, ``float_keys``. Returns an :class:`~sfmc_nb.results.EntryResult`

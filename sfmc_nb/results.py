@@ -3,7 +3,9 @@
 The per-row state is kept in plain lists (one slot per input position) so a run of 100,000
 rows is cheap to update; :meth:`EntryResult.to_frame` builds the pandas table on demand. The
 text and HTML reprs are bounded (summary, errors first, then the first rows), so notebooks,
-nbval, nbconvert and terminals all show a small table without widgets.
+nbval, nbconvert and terminals all show a small table without widgets. The result knows nothing of
+widgets: :meth:`EntryResult.show` builds whatever panel was registered with :func:`set_panel_factory`
+(``import sfmc_nb`` registers the ipywidgets panel, imported only when ``show()`` is called).
 """
 
 from __future__ import annotations
@@ -12,19 +14,38 @@ import html
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
-__all__ = ["EntryResult", "BatchRecord", "STATUSES", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
+from ._html import STYLE, frame_html
+from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
+from .errors import ConfigurationError
 
-STATUSES = ("queued", "not_queued", "failed", "unknown", "skipped")
+__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "set_panel_factory", "STATUSES", "ROW_COLUMNS", "DRY_RUN",
+           "NOT_SENT"]
+
 ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
+
+PanelFactory = Callable[["EntryResult"], Any]
+_panel_factory: PanelFactory | None = None
+
+
+def set_panel_factory(factory: PanelFactory | None) -> None:
+    """Register what :meth:`EntryResult.show` builds from a result (``None`` removes it)."""
+    global _panel_factory
+    _panel_factory = factory
+
+
+class RetryHandle(Protocol):
+    """What :meth:`EntryResult.retry` runs: the engine's ``RunRetry`` (holding what the run was made of)."""
+
+    def retry(self, result: EntryResult, **options: Any) -> None: ...
 
 
 @dataclass
@@ -72,8 +93,7 @@ class EntryResult:
     interrupted: bool = False
     preview: list = field(default_factory=list, repr=False)
     journal: str | None = None
-    _retry: Callable[..., Any] | None = field(default=None, repr=False)
-    _in_flight: list = field(default_factory=list, repr=False)  # (future, positions) an interrupt left out
+    _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +120,10 @@ class EntryResult:
     def add_raw(self, answer: Any) -> None:
         if len(self.raw) < MAX_RAW_ANSWERS:
             self.raw.append(answer)
+
+    def attach_retry(self, handle: RetryHandle | None) -> None:
+        """Give the result what :meth:`retry` runs (the engine does this for every live run)."""
+        self._retry_handle = handle
 
     def on_change(self, listener: Callable[[EntryResult], None]) -> None:
         """Call ``listener(self)`` after :meth:`retry` updates this result (the widget panel uses it)."""
@@ -182,7 +206,7 @@ class EntryResult:
     @property
     def can_retry(self) -> bool:
         """True when :meth:`retry` can act: the result came from a live run (not a dry run or a copy)."""
-        return self._retry is not None and not self.dry_run
+        return self._retry_handle is not None and not self.dry_run
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -192,24 +216,23 @@ class EntryResult:
         Updates this result in place and returns it. Rows skipped for bad input are not resent:
         fix the data and run again.
         """
-        if self._retry is None:
+        if self._retry_handle is None:
             raise RuntimeError("this result cannot be retried (it was not made by a live run)")
-        self._retry(self, **options)
+        self._retry_handle.retry(self, **options)
         for listener in list(self._listeners):
             listener(self)
         return self
 
-    def show(self):
+    def show(self) -> Any:
         """The ipywidgets panel (summary, errors, all rows, raw answers, retry and save)."""
-        from .widgets import ResultPanel
-
-        return ResultPanel(self)
+        if _panel_factory is None:
+            raise ConfigurationError("no result panel is registered: import sfmc_nb (it registers the ipywidgets "
+                                     "panel), or register one with sfmc_nb.results.set_panel_factory()")
+        return _panel_factory(self)
 
     # -- reprs -----------------------------------------------------------------------------
 
     def headline(self) -> str:
-        counts = self.counts
-        parts = [f"{counts[s]:,} {s.replace('_', ' ')}" for s in STATUSES if counts[s]]
         if self.dry_run:
             would = sum(1 for m in self.message if m == DRY_RUN)
             return (f"Dry run for {self.event_key!r}: {len(self):,} rows: {would:,} would be sent, "
@@ -218,7 +241,8 @@ class EntryResult:
         state = " INTERRUPTED" if self.interrupted else ""
         speed = self.summary["contacts_per_second"]
         tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
-        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: " + ", ".join(parts or ["none"])
+        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: "
+                + counts_text(self.counts, empty="none")
                 + f"; {len(self.batch_records)} batches, {self.requests} requests, {self.retries} retries" + tail)
 
     def __repr__(self) -> str:
@@ -230,8 +254,7 @@ class EntryResult:
         if len(errs):
             shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
             what = "would not be sent" if self.dry_run else "did not queue"
-            rows = "row" if len(errs) == 1 else "rows"
-            lines.append(f"{len(errs):,} {rows} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
+            lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
             lines.append(shown.to_string(max_colwidth=60))
         if self.interrupted:
             lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
@@ -239,20 +262,18 @@ class EntryResult:
 
     def _repr_html_(self) -> str:
         counts = self.counts
-        colours = {"queued": "#1b7f3b", "not_queued": "#b3261e", "failed": "#b3261e", "unknown": "#b26a00",
-                   "skipped": "#555"}
-        badges = " ".join(
-            f'<span style="color:{colours[s]};font-weight:{"bold" if counts[s] and s != "queued" else "normal"}">'
-            f"{counts[s]:,} {s.replace('_', ' ')}</span>" for s in STATUSES)
-        out = [f'<div class="sfmc-entry-result"><p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
+        weight = {s: "bold" if counts[s] and s != "queued" else "normal" for s in STATUSES}
+        badges = " ".join(f'<span style="color:{STATUS_COLOURS[s]};font-weight:{weight[s]}">'
+                          f"{counts[s]:,} {STATUS_LABELS[s]}</span>" for s in STATUSES)
+        out = [f'<div class="sfmc-entry-result">{STYLE}<p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
         for w in self.warnings[:5]:
             out.append(f"<p>⚠ {html.escape(w)}</p>")
         errs = self.errors()
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
             out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
-            out.append(errs.head(HTML_ROWS).to_html(max_cols=9, notebook=False))
+            out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")
-        out.append(self.to_frame().head(HTML_ROWS).to_html(notebook=False))
+        out.append(frame_html(self.to_frame(), max_rows=HTML_ROWS, footer=False))
         out.append("</div>")
         return "\n".join(out)

@@ -52,7 +52,7 @@ def test_default_connection_missing_says_how_to_log_in():
 
 
 def test_client_imports_neither_ipython_nor_ipywidgets():
-    code = ("import sys, sfmc_nb.client, sfmc_nb.auth, sfmc_nb.entry, sfmc_nb.batching; "
+    code = ("import sys, sfmc_nb.client, sfmc_nb.auth, sfmc_nb.engine, sfmc_nb.batching; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('IPython', 'ipywidgets', 'ipykernel')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -306,7 +306,7 @@ def test_missing_scope_is_a_403_with_its_errorcode(sandbox):
 def test_preflight_is_skipped_with_a_warning_when_the_login_cannot_read_events(sandbox):
     import pandas as pd
 
-    from sfmc_nb.entry import enter_journey
+    from sfmc_nb import enter_journey
 
     conn = sfmc_nb.connect(sandbox=sandbox, scope="journeys_execute", set_default=False)
     res = enter_journey(pd.DataFrame({"SubscriberKey": ["p-1", "p-2"]}), sandbox.event_key, connection=conn)

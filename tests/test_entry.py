@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 
 import sfmc_nb
+from sfmc_nb import enter_journey
 from sfmc_nb.client import RetryPolicy
-from sfmc_nb.entry import NOT_SENT, enter_journey
 from sfmc_nb.errors import ValidationError
+from sfmc_nb.results import NOT_SENT
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
 
@@ -222,7 +223,7 @@ def test_interrupted_run_can_be_finished_with_retry(sandbox):
 
 KILLED_RUN = textwrap.dedent("""
     import sys, pandas as pd, sfmc_nb
-    from sfmc_nb.entry import enter_journey
+    from sfmc_nb import enter_journey
     auth, cid, secret, event, journal = sys.argv[1:6]
     conn = sfmc_nb.connect(auth_base_url=auth, client_id=cid, client_secret=secret, set_default=False)
     df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
@@ -532,7 +533,7 @@ def test_pressing_ctrl_c_twice_stops_waiting_and_retry_collects_the_batches_in_f
 
 
 def test_dating_status_items():
-    from sfmc_nb.entry import _dated
+    from sfmc_nb.engine.reconcile import _dated
 
     since = 1_800_000_000.0
     iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat()  # noqa: E731
@@ -562,3 +563,68 @@ def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, 
     res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
     assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1   # neither lost silently nor sent twice
+
+
+# --------------------------------------------------------------------------- engine parts without a server
+
+
+def test_data_columns_resolve_in_one_place_with_the_callers_default():
+    from sfmc_nb.engine import resolve_columns
+
+    df = pd.DataFrame({"subscriberkey": ["a"], "Email": ["a@x"], "City": ["Oslo"]})
+    assert resolve_columns(df, None, None) == ("subscriberkey", [])              # the Python API: key only
+    assert resolve_columns(df, None, None, default="all") == ("subscriberkey", ["Email", "City"])   # the magic
+    assert resolve_columns(df, "Email", "all") == ("Email", ["subscriberkey", "City"])
+    assert resolve_columns(df, None, "City") == ("subscriberkey", ["City"])
+    assert resolve_columns(df, None, pd.Index(["City", "Email"])) == ("subscriberkey", ["City", "Email"])
+    with pytest.raises(ValidationError, match="--contact-key"):
+        resolve_columns(df[["Email"]], None, None, key_option="--contact-key")
+
+
+def test_a_throttled_run_waits_per_retry_after_or_backs_off_and_lowers_what_is_in_flight():
+    import threading
+
+    from sfmc_nb.engine.throttle import Throttle
+
+    throttle = Throttle(8, backoff_base=2.0, backoff_max=60.0)
+    first = throttle.throttled(None)                  # no Retry-After: the shared backoff, first step
+    assert 1.0 <= first <= 2.0 and throttle.allowed == 4
+    assert 2.9 < throttle.throttled(3.0) <= 3.0      # Retry-After wins over the backoff
+    stop = threading.Event()
+    stop.set()
+    assert throttle.wait(stop) == 0.0                 # a stopped run does not sit out the pause
+    for _ in range(40):                               # one more in flight per round of clean answers
+        throttle.success()
+    assert throttle.allowed == 8 and throttle.limit == 8.0   # back to the limit, never past it
+
+
+def test_show_needs_a_registered_panel_and_results_never_import_the_widgets():
+    from sfmc_nb import results
+    from sfmc_nb.errors import ConfigurationError
+
+    res = results.EntryResult("E", pd.RangeIndex(1), ["a"])
+    saved = results._panel_factory
+    try:
+        results.set_panel_factory(None)
+        with pytest.raises(ConfigurationError, match="no result panel is registered"):
+            res.show()
+        results.set_panel_factory(lambda r: ("panel", r))
+        assert res.show() == ("panel", res)
+    finally:
+        results.set_panel_factory(saved)
+    code = ("import sys, sfmc_nb, pandas as pd; r = sfmc_nb.EntryResult('E', pd.RangeIndex(1), ['a']); "
+            "r._repr_html_(); repr(r); assert 'sfmc_nb.widgets' not in sys.modules, 'widgets imported'")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_live_result_carries_its_retry_as_an_object(sandbox):
+    from sfmc_nb.engine import RunRetry
+
+    conn = fast_conn(sandbox)
+    res = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False)
+    assert res.can_retry and isinstance(res._retry_handle, RunRetry)
+    assert res._retry_handle.event_key == sandbox.event_key and res._retry_handle.left_in_flight == []
+    with pytest.raises(ValidationError, match="concurrency"):
+        res.retry(concurrency=0)
+    dry = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False, dry_run=True)
+    assert not dry.can_retry

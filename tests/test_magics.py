@@ -396,7 +396,7 @@ def test_unknown_flags_are_refused_on_line_and_cell_magics(logged_in, ip, sandbo
 
 
 def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp_path):
-    from sfmc_nb import entry
+    from sfmc_nb import engine as entry
 
     calls = []
     real = entry.enter_journey

@@ -46,17 +46,25 @@ def make_result(n: int = 11, pattern=PATTERN, event_key: str = "Demo-Event", bat
     return res
 
 
-def flip_to_queued(calls: list):
-    """A ``_retry`` stand-in: every row that did not queue (skipped ones excepted) queues now."""
+class FlipToQueued:
+    """A retry handle stand-in: every row that did not queue (skipped ones excepted) queues now."""
 
-    def _retry(res: EntryResult, **options) -> None:
-        calls.append(options)
+    def __init__(self, calls: list):
+        self.calls = calls
+
+    def retry(self, res: EntryResult, **options) -> None:
+        self.calls.append(options)
         for pos in res.positions(["not_queued", "failed", "unknown"]):
             res.set_row(pos, "queued", event_instance_id=f"ev-retry-{pos}", request_id="req-retry", attempts=2)
         res.requests += 1
         res.retries += 1
 
-    return _retry
+
+class Broken:
+    """A retry handle stand-in whose retry fails."""
+
+    def retry(self, res: EntryResult, **options) -> None:
+        raise RuntimeError("token expired while retrying")
 
 
 def text(html_value: str) -> str:
@@ -172,7 +180,7 @@ def test_panel_repr_is_short_and_free_of_timings():
 def test_retry_button_calls_retry_and_refreshes_in_place():
     res = make_result()
     calls: list = []
-    res._retry = flip_to_queued(calls)
+    res.attach_retry(FlipToQueued(calls))
     panel = ResultPanel(res)
     other = ResultPanel(res)              # a second view of the same result follows too
     assert not panel.retry_button.disabled
@@ -190,11 +198,7 @@ def test_retry_button_calls_retry_and_refreshes_in_place():
 
 def test_retry_errors_are_shown_not_raised():
     res = make_result()
-
-    def broken(_res, **_options):
-        raise RuntimeError("token expired while retrying")
-
-    res._retry = broken
+    res.attach_retry(Broken())
     panel = ResultPanel(res)
     assert panel.retry() is False
     assert "token expired while retrying" in text(panel.notice.value)
@@ -204,8 +208,8 @@ def test_retry_errors_are_shown_not_raised():
 
 def test_retry_disabled_for_dry_runs_and_results_without_a_run():
     res = make_result()
-    assert ResultPanel(res).retry_button.disabled      # no _retry: not made by a live run
-    res._retry = flip_to_queued([])
+    assert ResultPanel(res).retry_button.disabled      # no retry handle: not made by a live run
+    res.attach_retry(FlipToQueued([]))
     res.dry_run = True
     assert ResultPanel(res).retry_button.disabled
 
@@ -465,7 +469,7 @@ def test_table_object_has_bounded_text_and_html():
 
 
 def test_lower_layers_do_not_import_ipywidgets():
-    code = ("import sys, sfmc_nb, sfmc_nb.client, sfmc_nb.auth, sfmc_nb.batching, sfmc_nb.entry, "
+    code = ("import sys, sfmc_nb, sfmc_nb.client, sfmc_nb.auth, sfmc_nb.batching, sfmc_nb.engine, "
             "sfmc_nb.results, sfmc_nb.accessor; assert 'ipywidgets' not in sys.modules, 'ipywidgets imported'")
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
@@ -486,7 +490,7 @@ def test_retry_button_is_enabled_for_rows_an_interruption_left_unsent():
     res.set_row(1, "skipped", message=NOT_SENT)
     res.set_row(2, "skipped", message="blank contact key")
     res.interrupted = True
-    res._retry = lambda result, **kw: None
+    res.attach_retry(FlipToQueued([]))
     panel = ResultPanel(res)
     assert panel.retryable() == 1 and not panel.retry_button.disabled
 

@@ -1,5 +1,33 @@
-"""The submission engine (being split out of ``sfmc_nb.entry``): progress events live here already."""
+"""The submission engine behind ``df.sfmc.enter_journey`` and ``%%journey_enter``.
 
+It sends batches of at most 100 members to ``POST /interaction/v1/async/events`` with a bounded number in
+flight, and keeps three promises: nothing sent twice by accident (a batch in doubt is reconciled with the
+status endpoint before any member is resent), nothing lost (every input row ends with a status, and a run
+that dies resumes from its journal), and polite under throttling (a 429 pauses every worker and lowers the
+number in flight). It never imports IPython or ipywidgets.
+
+Where things are:
+
+- ``api``: :func:`enter_journey`, the composition of the parts below
+- ``columns``: the contact-key and ``data=`` columns of a run
+- ``preflight``: event key, journeys and entry schema checked before anything is sent
+- ``runner``: the run loop (workers, one key per batch in flight, Ctrl-C, applying outcomes)
+- ``send``: one batch's never-send-twice state machine, one handler per outcome
+- ``reconcile``: what became of members in doubt, asked of the status endpoint
+- ``throttle``: the shared pause and AIMD limit on batches in flight
+- ``journal``: the JSON-lines record a dead run resumes from
+- ``retry``: :class:`RunRetry`, what ``EntryResult.retry()`` runs
+- ``progress``: typed progress events and the text reporter
+- ``context``, ``outcome``: the run's settings and shared state; what a worker reports for a batch
+"""
+
+from .api import enter_journey
+from .columns import resolve_columns
+from .context import RunOptions
+from .journal import Journal, JournalState, replay
+from .preflight import preflight
 from .progress import ProgressEvent, ProgressKind, TextProgress
+from .retry import RunRetry
 
-__all__ = ["ProgressEvent", "ProgressKind", "TextProgress"]
+__all__ = ["enter_journey", "ProgressEvent", "ProgressKind", "TextProgress", "preflight", "resolve_columns",
+           "RunRetry", "RunOptions", "Journal", "JournalState", "replay"]

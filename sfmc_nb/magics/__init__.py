@@ -1,7 +1,7 @@
 """IPython magics: ``%sfmc_auth``, ``%%journey_enter`` and the journey exploration magics.
 
 Load them with ``%load_ext sfmc_nb``. This package is glue only: every magic calls the Python API
-(:func:`sfmc_nb.connect`, :func:`sfmc_nb.entry.enter_journey`, the :class:`~sfmc_nb.client.Connection`
+(:func:`sfmc_nb.connect`, :func:`sfmc_nb.enter_journey`, the :class:`~sfmc_nb.client.Connection`
 methods) and returns something usable from Python:
 
 =============================  =======================================================================

@@ -1,6 +1,6 @@
 """``%%journey_enter`` (and its line form ``%journey_enter --from DF``): enter contacts into a journey.
 
-Glue only: the magic turns its line and cell into the arguments of :func:`sfmc_nb.entry.enter_journey`,
+Glue only: the magic turns its line and cell into the arguments of :func:`sfmc_nb.enter_journey`,
 with the defaults of ``SfmcMagics``, then shows the result once and stores it in the variable named first.
 """
 
@@ -74,9 +74,9 @@ class EntryMagics(SfmcMagicsBase):
         concurrency = self._concurrency(args, prog)
         conn = self.connection()
 
-        from .. import entry as _entry  # the engine is loaded on first use, not by %load_ext
+        from .. import engine as _engine  # the engine is loaded on first use, not by %load_ext
 
-        result = _entry.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
+        result = _engine.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
                                       concurrency=concurrency, dry_run=args.dry_run,
                                       validate=self.settings.validate and not args.no_validate,
                                       journal=self._journal(args), progress=self._progress())

@@ -1,0 +1,265 @@
+"""The run loop: batches of a prepared input sent by a pool of workers, their outcomes written into a result.
+
+At most ``concurrency`` batches are in flight (fewer while throttled), a contact key sits in one batch in flight
+at a time, and Ctrl-C (or the kernel's stop button) never raises mid-step: the first press stops sending new
+batches and lets those in flight finish; the second stops waiting for them. Each batch is sent by a
+:class:`~sfmc_nb.engine.send.BatchSend`; only this loop writes to the result, so the result needs no lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from types import FrameType
+from typing import NamedTuple
+
+from ..batching import Batch, PreparedRows
+from ..client import Connection
+from ..results import BatchRecord, EntryResult
+from .context import RunContext, RunOptions
+from .journal import Journal
+from .outcome import BatchOutcome
+from .progress import ProgressEvent, ProgressKind
+from .reconcile import settle_in_doubt
+from .send import BatchSend
+from .throttle import Throttle
+
+__all__ = ["Runner", "InFlight", "LeftInFlight"]
+
+log = logging.getLogger("sfmc_nb.engine")
+
+
+class InFlight(NamedTuple):
+    """A batch a worker is sending."""
+
+    record: BatchRecord
+    positions: list[int]
+    keys: set[str]
+
+
+LeftInFlight = list[tuple["Future[BatchOutcome]", list[int]]]
+"""Requests an interrupted run stopped waiting for, with their rows: a retry collects them first."""
+
+
+class _Pending:
+    """The batches not yet sent, in order; one may be held back while a key of it is in flight."""
+
+    def __init__(self, batches: Iterator[Batch]):
+        self._batches = batches
+        self.held: Batch | None = None
+        self.exhausted = False
+
+    def take(self) -> Batch | None:
+        batch, self.held = self.held or next(self._batches, None), None
+        if batch is None:
+            self.exhausted = True
+        return batch
+
+    def hold(self, batch: Batch) -> None:
+        self.held = batch
+
+
+class Runner:
+    """Sends one set of positions of a prepared input and writes the outcome into a result."""
+
+    def __init__(self, conn: Connection, event_key: str, prepared: PreparedRows, result: EntryResult,
+                 options: RunOptions, *, journal: Journal | None = None, left_in_flight: LeftInFlight | None = None):
+        self.prepared = prepared
+        self.result = result
+        self.options = options
+        self.ctx = RunContext(conn, event_key, options, journal,
+                              Throttle(options.concurrency, conn.retry.backoff_base, conn.retry.backoff_max),
+                              claimed={e for e in result.event_instance_id if e})
+        self.left_in_flight: LeftInFlight = [] if left_in_flight is None else left_in_flight
+        self._batches_done = 0
+        self._batches_total = 0
+        self._rows_answered = 0
+        self._started = time.monotonic()
+
+    # -- progress ---------------------------------------------------------------------------------
+
+    def emit(self, kind: ProgressKind, wait_s: float | None = None, message: str = "") -> None:
+        progress = self.options.progress
+        if progress is None:
+            return
+        elapsed = time.monotonic() - self._started
+        sent = self._rows_answered  # by this run only: a retry's speed must not count earlier runs' rows
+        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), self.result.counts,
+                              elapsed, sent / elapsed if elapsed > 0 and sent else None, wait_s, message)
+        try:
+            progress(event)
+        except Exception:  # a broken display must not break the run
+            log.exception("progress callback failed")
+
+    def drain_events(self) -> None:
+        """Emit the events the workers queued (progress callbacks run on this thread only)."""
+        while True:
+            try:
+                kind, wait_s, message = self.ctx.events.get_nowait()
+            except queue.Empty:
+                return
+            self.emit(kind, wait_s, message)
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def run(self, positions: Iterable[int]) -> None:
+        positions = list(positions)
+        size, res = self.options.batch_size, self.result
+        self._batches_total = -(-len(positions) // size) if positions else 0
+        self._started = time.monotonic()
+        pending = _Pending(self.prepared.batches(size, positions=positions))
+        res.concurrency = res.concurrency or self.options.concurrency
+        res.lowest_concurrency = min(res.lowest_concurrency or self.options.concurrency, self.options.concurrency)
+        self.emit(ProgressKind.START)
+        in_flight: dict[Future[BatchOutcome], InFlight] = {}
+        pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="sfmc-entry")
+        restore = self._catch_sigint()
+        try:
+            try:
+                self._loop(pool, pending, in_flight)
+            except KeyboardInterrupt:
+                self.interrupt(in_flight)
+        finally:
+            restore()
+            pool.shutdown(wait=False, cancel_futures=True)
+            res.throttled_seconds += self.ctx.throttle.paused_seconds
+            self.drain_events()
+            self.emit(ProgressKind.DONE)
+
+    def _loop(self, pool: ThreadPoolExecutor, pending: _Pending,
+              in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
+        """Keep batches in flight until none is left (or the run stops); apply each outcome as it comes."""
+        first_number = len(self.result.batch_records)
+        keys_in_flight: Counter[str] = Counter()
+        while True:
+            self._submit(pool, pending, in_flight, keys_in_flight, first_number)
+            if not in_flight and (pending.held is None or self.ctx.stop.is_set()):
+                break
+            done, _ = wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
+            self.result.lowest_concurrency = min(self.result.lowest_concurrency, self.ctx.throttle.allowed)
+            self.drain_events()
+            for fut in done:
+                keys_in_flight.subtract(in_flight.pop(fut).keys)
+                self.apply(fut.result())
+            if self.ctx.abandon.is_set():
+                self.leave_in_flight(in_flight)
+                break
+
+    def _submit(self, pool: ThreadPoolExecutor, pending: _Pending, in_flight: dict[Future[BatchOutcome], InFlight],
+                keys_in_flight: Counter[str], first_number: int) -> None:
+        """Start batches while the throttle allows more in flight."""
+        while not pending.exhausted and not self.ctx.stop.is_set() and len(in_flight) < self.ctx.throttle.allowed:
+            batch = pending.take()
+            if batch is None:
+                break
+            keys = {m["contactKey"] for m in batch.members}
+            if any(keys_in_flight[k] for k in keys):
+                # a key may sit in one batch in flight at a time, so that reconciling one
+                # batch can never take another batch's entry for its own
+                pending.hold(batch)
+                break
+            number = first_number + batch.number
+            record = BatchRecord(number, len(batch.members))
+            self.result.batch_records.append(record)
+            for pos in batch.positions:
+                self.result.batch[pos] = number
+            send = BatchSend(self.ctx, record, batch.positions, batch.members)
+            in_flight[pool.submit(send.run)] = InFlight(record, batch.positions, keys)
+            keys_in_flight.update(keys)
+
+    # -- stopping ---------------------------------------------------------------------------------
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """While the run lasts, Ctrl-C (or the kernel's stop button) never raises mid-step: the first
+        press stops sending new batches and lets those in flight finish; the second stops waiting for
+        them (their rows end ``unknown``, and ``retry()`` waits for them before checking). Returns the
+        function that puts the previous handler back."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            if self.ctx.stop.is_set():
+                self.ctx.abandon.set()
+                return
+            self.ctx.stop.set()
+            self.result.interrupted = True
+            self.ctx.report(ProgressKind.INTERRUPT, None,
+                            "interrupted: finishing the batches in flight (press again to stop waiting)")
+
+        def restore() -> None:
+            signal.signal(signal.SIGINT, previous)
+
+        try:
+            signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:  # not possible here (embedded interpreter): fall back to KeyboardInterrupt
+            return lambda: None
+        return restore
+
+    def interrupt(self, in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
+        """A KeyboardInterrupt reached the loop: stop sending and let in-flight batches finish, within
+        the time one request may take (a Ctrl-C meanwhile stops the wait)."""
+        self.ctx.stop.set()
+        self.result.interrupted = True
+        timeout = self.ctx.conn.timeout
+        deadline = time.monotonic() + timeout[0] + timeout[1] + 1
+        try:
+            while in_flight and not self.ctx.abandon.is_set() and time.monotonic() < deadline:
+                done, _ = wait(in_flight, timeout=0.1)
+                for fut in done:
+                    in_flight.pop(fut)
+                    self.apply(fut.result())
+        except KeyboardInterrupt:
+            pass
+        self.leave_in_flight(in_flight)
+
+    def leave_in_flight(self, in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
+        """Stop waiting: rows of batches still out end ``unknown``; retry() collects their answers first."""
+        res = self.result
+        for fut, (record, positions, _keys) in list(in_flight.items()):
+            in_flight.pop(fut)
+            if fut.done():
+                self.apply(fut.result())
+                continue
+            self.left_in_flight.append((fut, positions))
+            record.outcome = "unknown"
+            record.message = "interrupted while in flight"
+            for pos in positions:
+                res.set_row(pos, "unknown", message="interrupted while in flight: reconcile with .retry()",
+                            attempts=max(1, res.attempts[pos] or 0))
+                if res.sent_at[pos] is None:
+                    res.sent_at[pos] = record.sent_at
+
+    # -- outcomes ---------------------------------------------------------------------------------
+
+    def apply(self, outcome: BatchOutcome) -> None:
+        """Write one batch's outcome into the result (on the loop's thread only)."""
+        res = self.result
+        res.requests += outcome.requests
+        res.retries += outcome.retries
+        res.throttled_waits += outcome.throttled_waits
+        res.reconciliations += outcome.reconciliations
+        for raw in outcome.raw:
+            res.add_raw(raw)
+        attempts = outcome.record.attempts
+        self._rows_answered += sum(1 for row in outcome.rows if row.status in ("queued", "not_queued"))
+        for row in outcome.rows:
+            res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
+                        message=row.message, request_id=row.request_id, attempts=attempts)
+            if outcome.record.sent_at is not None and res.sent_at[row.pos] is None:
+                res.sent_at[row.pos] = outcome.record.sent_at
+        self._batches_done += 1
+        if outcome.fatal is not None:
+            self.ctx.stop.set()
+            res.warnings.append(f"run stopped: {outcome.fatal}")
+        self.emit(ProgressKind.BATCH)
+
+    def settle_in_doubt(self, positions: list[int], since: float | None) -> None:
+        """Reconcile rows whose fate is unknown before this run sends anything (resume, retry)."""
+        settle_in_doubt(self.ctx, self.result, self.prepared.keys, positions, since)
