@@ -604,11 +604,15 @@ class Connection:
                 "definitionIds": list(definition_ids or []) or None, "statuses": list(statuses or []) or None}
         body = {k: v for k, v in body.items() if v is not None}
         resp, _ = self.request("POST", "/interaction/v1/interactions/journeyhistory/download", json_body=body,
+                               params={"columns": HISTORY_COLUMNS},
                                headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
         return list(csv.DictReader(io.StringIO(resp.text)))
 
 
 STATUS_PATH = "/interaction/v1/async/events/status"
+# the documented default columns of a history download, plus Message (asking with columns= replaces the defaults)
+HISTORY_COLUMNS = ",".join(("TransactionTime", "ContactKey", "Status", "DefinitionId", "DefinitionName", "ActivityId",
+                            "ActivityName", "ActivityType", "Message"))
 
 
 def _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date) -> dict:
