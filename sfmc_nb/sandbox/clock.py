@@ -22,7 +22,8 @@ JOURNEY_DEFAULTS = {
     "history_lag": 0.0,         # seconds journey history trails behind (what .../freshness answers)
 }
 UNIT_DAYS = {"MINUTES": 1 / 1440, "HOURS": 1 / 24, "DAYS": 1.0, "WEEKS": 7.0}
-SYSTEM_TIME = timezone(timedelta(hours=-6), "CST")  # Marketing Cloud's servers: US Central, no daylight saving
+# Marketing Cloud's servers keep US Central Standard Time all year (docs/marketing-cloud-api.md, "Dates")
+SYSTEM_TIME = timezone(timedelta(hours=-6), "CST")
 
 
 def now_utc() -> datetime:

@@ -3,7 +3,7 @@
 A criterion is ``<FilterDefinition>`` holding ``<ConditionSet Operator="AND|OR">`` elements (nested at will)
 of ``<Condition Key="Event.{eventKey}.{Field}" Operator="..."><Value>...</Value></Condition>``. Comparisons
 follow SQL, as the filters they stand for: numbers compare as numbers, dates as dates, text without regard to
-case, and a missing value satisfies only ``IsNull``.
+case, and a missing value satisfies only ``IsNull`` (docs/marketing-cloud-api.md, "A journey's definition").
 """
 
 from __future__ import annotations
