@@ -74,8 +74,7 @@ class Clock:
 
     def wall(self, moment: float) -> datetime:
         """Wall-clock time of ``moment``; moments reached only through ``advance()`` are dated now."""
-        with self._lock:
-            when = self._wall0 + timedelta(seconds=moment - self._offset - self._mono0)
+        when = self._wall0 + timedelta(seconds=moment - self._offset - self._mono0)
         return min(when, now_utc())
 
     def wait_seconds(self, duration: float, unit: str) -> float:

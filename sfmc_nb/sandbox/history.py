@@ -38,7 +38,7 @@ def history_type(definition_type: str) -> str:
     return HISTORY_TYPES.get(definition_type.upper(), definition_type.lower())
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoryRow:
     """One activity reached by one contact in one journey run.
 

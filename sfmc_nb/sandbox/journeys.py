@@ -12,7 +12,7 @@ Not thread-safe on its own: the tenant calls it under its lock.
 from __future__ import annotations
 
 import collections
-import random
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +26,7 @@ MAX_STEPS = 100  # activities one run may pass through at once (a definition wit
 ONE_MS = timedelta(milliseconds=1)
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One contact's way through one journey version, from one entry."""
 
@@ -38,15 +38,16 @@ class Run:
     number: int                  # 1 for the contact's first run in this journey, 2 for the next...
     last: datetime               # time of its newest row; each row is at least 1 ms after the previous one
     rows: list[HistoryRow] = field(default_factory=list)
+    sends: list[Send] = field(default_factory=list)
     at: str | None = None        # key of the activity it is at (or ended at)
     ended: str | None = None     # "end", "exit" or "failed"
 
     @property
-    def slot(self) -> tuple[str, str, int]:
-        return self.contact_key, self.journey.key, self.journey.version
+    def slot(self) -> tuple[str, int]:
+        return self.journey.key, self.journey.version
 
 
-@dataclass
+@dataclass(slots=True)
 class Wake:
     """A wait that ends at its moment."""
 
@@ -55,7 +56,7 @@ class Wake:
     row: HistoryRow
 
 
-@dataclass
+@dataclass(slots=True)
 class Send:
     run: Run
     activity: dict
@@ -74,8 +75,9 @@ class Journeys:
         self.runs: list[Run] = []
         self.rows: list[HistoryRow] = []
         self.sends: list[Send] = []
-        self._active: dict[tuple[str, str, int], list[Run]] = collections.defaultdict(list)
-        self._cumulative: collections.Counter = collections.Counter()
+        self._active: dict[str, dict[tuple[str, int], list[Run]]] = collections.defaultdict(dict)
+        self._current: collections.Counter = collections.Counter()   # contacts in each (key, version)
+        self._cumulative: collections.Counter = collections.Counter()  # runs each (key, version) started
         self._numbers: collections.Counter = collections.Counter()
 
     # ---- entry and exit ----------------------------------------------------------------------------
@@ -88,8 +90,11 @@ class Journeys:
         run = Run(self.new_id(), contact_key, journey, dict(data), event_id,
                   self._numbers[(contact_key, journey.key)], when - ONE_MS)
         self.runs.append(run)
-        self._active[run.slot].append(run)
-        self._cumulative[(journey.key, journey.version)] += 1
+        members = self._active[contact_key].setdefault(run.slot, [])
+        if not members:
+            self._current[run.slot] += 1
+        members.append(run)
+        self._cumulative[run.slot] += 1
         self._row(run, moment, "Complete", "Contact entered the journey.", activity_id=journey.trigger_id,
                   name=event_name, kind="trigger")
         first = journey.activities[0]["key"] if journey.activities else None
@@ -111,7 +116,7 @@ class Journeys:
 
     def exit(self, run_ids: set[str], contact_key: str, journey: JourneyVersion, moment: float) -> None:
         """The contact exit API: the runs named (still in the journey) leave it."""
-        for run in [r for r in self._active.get((contact_key, journey.key, journey.version), [])
+        for run in [r for r in self._active.get(contact_key, {}).get((journey.key, journey.version), [])
                     if r.id in run_ids]:
             waiting = run.rows[-1] if run.rows and run.rows[-1].ended is None else None
             when = self._stamp(run, moment)
@@ -193,7 +198,9 @@ class Journeys:
         rate = float(self.clock.engagement_rate)
         opened = self._draw(run, activity, "opened") < rate
         clicked = opened and self._draw(run, activity, "clicked") < rate
-        self.sends.append(Send(run, activity, self.clock.wall(moment), address, opened, clicked))
+        send = Send(run, activity, self.clock.wall(moment), address, opened, clicked)
+        self.sends.append(send)
+        run.sends.append(send)
         return "Complete", f"Email '{subject}' sent to {address}."
 
     def _decide(self, run: Run, activity: dict, outcomes: list[dict]) -> tuple[str, str, dict]:
@@ -224,7 +231,7 @@ class Journeys:
     def _engagement(self, run: Run, activity: dict, outcomes: list[dict]) -> tuple[str, str, dict]:
         config = activity.get("configurationArguments") or {}
         email_key, clicks = config.get("refActivityCustomerKey"), str(config.get("statsTypeId")) == "3"
-        sends = [s for s in self.sends if s.run is run and s.activity["key"] == email_key]
+        sends = [s for s in run.sends if s.activity["key"] == email_key]
         engaged = any(s.clicked if clicks else s.opened for s in sends)
         chosen = outcomes[0] if engaged or len(outcomes) < 2 else outcomes[1]
         what = "clicked" if clicks else "opened"
@@ -233,8 +240,9 @@ class Journeys:
         return ("MetCriteria" if engaged else "Complete"), f"Email {'' if engaged else 'not '}{what}.", chosen
 
     def _draw(self, run: Run, activity: dict, purpose: str) -> float:
+        """A number in [0, 1) fixed by the seed, journey, activity, contact and run number (not by timing)."""
         text = f"sfmc-sandbox-{purpose}-{self.seed}-{run.journey.key}-{activity['key']}-{run.contact_key}-{run.number}"
-        return random.Random(text).random()
+        return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") / 2**64
 
     # ---- rows and leaving ---------------------------------------------------------------------------
 
@@ -263,25 +271,28 @@ class Journeys:
 
     def _leave(self, run: Run, how: str) -> None:
         run.ended = how
-        members = self._active.get(run.slot, [])
+        slots = self._active.get(run.contact_key, {})
+        members = slots.get(run.slot, [])
         if run in members:
             members.remove(run)
-        if not members:
-            self._active.pop(run.slot, None)
+            if not members:
+                del slots[run.slot]
+                self._current[run.slot] -= 1
+            if not slots:
+                self._active.pop(run.contact_key, None)
 
     # ---- reads ---------------------------------------------------------------------------------------
 
     def active_ids(self, contact_key: str, key: str, version: int) -> list[str]:
         """Ids of the contact's runs still in the journey version, oldest first."""
-        return [run.id for run in self._active.get((contact_key, key, version), [])]
+        return [run.id for run in self._active.get(contact_key, {}).get((key, version), [])]
 
     def memberships(self, contact_key: str) -> list[tuple[str, int]]:
-        return sorted((key, version) for (ck, key, version) in self._active if ck == contact_key)
+        return sorted(self._active.get(contact_key, {}))
 
     def population(self, journey: JourneyVersion) -> tuple[int, int]:
         slot = (journey.key, journey.version)
-        current = sum(1 for (_, key, version) in self._active if (key, version) == slot)
-        return current, self._cumulative[slot]
+        return self._current[slot], self._cumulative[slot]
 
     # ---- the sandbox's own record (for tests and notebooks, not an API) ------------------------------
 

@@ -139,7 +139,6 @@ class Tenant:
         delay = float(self.faults.process_delay)
         created = now_utc()
         with self.lock:
-            self.settle()
             request_id = self.new_id()
             for member in members:
                 contact_key, problem = _check_member(event, member)
@@ -167,7 +166,6 @@ class Tenant:
         if problem:
             raise ApiError(400, *problem)
         with self.lock:
-            self.settle()
             entry = self._queue(contact_key, event, body.get("Data") or {}, None)
         return {"eventInstanceId": entry.event_instance_id}
 
