@@ -327,6 +327,7 @@ def test_history_filters(api):
     assert {ck for ck, _ in by(contactKeys=["vip-1", "else-2"])} == {"vip-1", "else-2"}
     welcome = api.journey("welcome-journey")
     assert len(by(definitionIds=[welcome["id"]])) == len(everything) - 1  # all but the draft's refusal
+    assert by(definitionIds=[welcome["definitionId"].upper()]) == by(definitionIds=[welcome["id"]])
     wait_id = next(a["id"] for a in welcome["activities"] if a["name"] == "Wait 1 day")
     assert by(activityIds=[wait_id]) == {(ck, "Wait 1 day") for ck in [*VIP, *OTHERS]}
     assert by(activityTypes=["WaitActivity"]) == by(activityIds=[wait_id]) | {(ck, "Wait 2 days") for ck in OTHERS}

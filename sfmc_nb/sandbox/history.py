@@ -66,6 +66,7 @@ class HistoryRow:
     final_message: str = ""
     outcome_activity_id: str = ""
     outcome: str = ""
+    shared_definition_id: str = ""   # the id all versions of the journey share
 
     def finish(self, when: datetime, status: str, message: str = "", outcome_activity_id: str = "",
                outcome: str = "") -> None:
@@ -130,8 +131,8 @@ class Query:
             return False
         for column, allowed in (self.lists or {}).items():
             value = shown[column].lower()
-            if column == "DefinitionId" and row.definition_key:
-                if not allowed & {value, row.definition_key.lower()}:
+            if column == "DefinitionId":
+                if not allowed & {value, row.shared_definition_id.lower()}:
                     return False
             elif value not in allowed:
                 return False

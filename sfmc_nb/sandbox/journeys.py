@@ -111,6 +111,7 @@ class Journeys:
                          final_message=message)
         if journey is not None:
             row.definition_id, row.definition_key = journey.id, journey.key
+            row.shared_definition_id = journey.definition_id
             row.definition_name, row.activity_id = journey.name, journey.trigger_id
         self.rows.append(row)
 
@@ -254,11 +255,13 @@ class Journeys:
              activity_id: str = "", name: str = "", kind: str = "", open_ended: bool = False) -> HistoryRow:
         when = self._stamp(run, moment)
         journey = run.journey
-        row = HistoryRow(len(self.rows), when, run.contact_key, status, message, journey.id, journey.key,
-                         journey.name, activity["id"] if activity else activity_id,
-                         activity["key"] if activity else "", activity["name"] if activity else name,
-                         history_type(activity["type"]) if activity else kind, run.event_id, run.id,
-                         journey.event_key)
+        row = HistoryRow(
+            len(self.rows), when, run.contact_key, status, message, definition_id=journey.id,
+            definition_key=journey.key, definition_name=journey.name, shared_definition_id=journey.definition_id,
+            activity_id=activity["id"] if activity else activity_id, activity_key=activity["key"] if activity else "",
+            activity_name=activity["name"] if activity else name,
+            activity_type=history_type(activity["type"]) if activity else kind, event_id=run.event_id,
+            instance_id=run.id, entry_source=journey.event_key)
         if not open_ended:
             row.finish(when, status, message)
         self.rows.append(row)
