@@ -100,7 +100,8 @@ class Sandbox:
     def configure(self, **options) -> None:
         """Change fault or journey settings while running (same names as :func:`start`).
 
-        Switching ``skip_waits`` on ends every wait in progress at once.
+        Switching ``skip_waits`` on ends every wait in progress at once; a new ``day_seconds`` applies to waits
+        that start afterwards.
         """
         journey_options, fault_options = _split_options(options)
         self._faults.configure(**fault_options)
