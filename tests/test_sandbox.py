@@ -1,6 +1,6 @@
 """Fidelity tests of the sandbox endpoints, spoken to with plain ``requests`` (never the sfmc_nb client).
 
-Each test checks a documented shape of shared/docs/sfmc-api.md, so a client tested against the sandbox is
+Each test checks a documented shape of docs/marketing-cloud-api.md, so a client tested against the sandbox is
 tested against the documented service. Every server is on 127.0.0.1 and every wait is bounded.
 """
 
@@ -571,13 +571,15 @@ def test_journey_history_csv(api, sb):
     enter_and_wait(api, ["h3"], key=sb.draft_event_key)
     path = "interaction/v1/interactions/journeyhistory/download"
     assert_envelope(api.post(path, json={}), 400)
-    resp = api.post(path, json={}, headers={"x-direct-pipe": "true"})
+    # the entry rows only, with the columns asked for (the documented defaults: test_sandbox_journeys.py)
+    chosen = path + "?columns=TransactionTime,ContactKey,Status,DefinitionId,DefinitionName,ActivityType,Message"
+    resp = api.post(chosen, json={"activityTypes": ["trigger"]}, headers={"x-direct-pipe": "true"})
     assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(resp.text)))
     assert resp.text.splitlines()[0] == "TransactionTime,ContactKey,Status,DefinitionId,DefinitionName," \
                                         "ActivityType,Message"
     assert {(r["ContactKey"], r["Status"], r["ActivityType"]) for r in rows} == {
-        ("h1", "Complete", "Entry"), ("h2", "Complete", "Entry"), ("h3", "Failed", "Entry")}
+        ("h1", "Complete", "trigger"), ("h2", "Complete", "trigger"), ("h3", "Failed", "trigger")}
     welcome_id = api.get("interaction/v1/interactions/key:welcome-journey").json()["id"]
     assert {r["DefinitionId"] for r in rows if r["ContactKey"] == "h1"} == {welcome_id}
     only = api.post(path, json={"contactKeys": ["h3"], "statuses": ["Failed"]}, headers={"x-direct-pipe": "true"})

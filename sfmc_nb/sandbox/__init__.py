@@ -5,8 +5,13 @@
         ...  # sb.auth_base_url, sb.client_id, sb.client_secret, sb.account_id, sb.event_key
 
 Standard library only, and it imports nothing else from sfmc_nb: it is an independent server-side
-implementation written from ``shared/docs/sfmc-api.md``, so it and the client can catch each other's mistakes.
-Faults (latency, throttling, 5xx, lost answers, short tokens) are deterministic given ``seed``.
+implementation written from ``docs/marketing-cloud-api.md``, so it and the client can catch each other's
+mistakes. Faults (latency, throttling, 5xx, lost answers, short tokens) are deterministic given ``seed``.
+
+Journeys run: contacts move through waits, decision, random and engagement splits and emails on a compressed
+clock (one journey day lasts ``day_seconds``), write journey history, and show in membership until they
+reach the end of a path. ``advance(days=...)`` and ``skip_waits=True`` hurry them along; ``paths()``,
+``journey_log()`` and ``sends()`` are the sandbox's own record of what happened.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ import collections
 import threading
 
 from . import demo
+from .clock import JOURNEY_DEFAULTS, Clock, span_seconds
 from .faults import DEFAULTS as FAULT_DEFAULTS
 from .faults import KINDS as FAULT_KINDS
 from .faults import Faults
 from .server import Dispatcher, SandboxHTTPServer
 from .tenant import Tenant, iso
 
-__all__ = ["start", "Sandbox", "FAULT_DEFAULTS", "FAULT_KINDS"]
+__all__ = ["start", "Sandbox", "FAULT_DEFAULTS", "FAULT_KINDS", "JOURNEY_DEFAULTS"]
 
 
 class Sandbox:
@@ -29,10 +35,12 @@ class Sandbox:
 
     def __init__(self, *, seed: int = 0, port: int = 0, client_id: str = demo.CLIENT_ID,
                  client_secret: str = demo.CLIENT_SECRET, account_id: int = demo.ACCOUNT_ID,
-                 extra_journeys: int = 0, **faults):
-        self._faults = Faults(seed, **faults)
+                 extra_journeys: int = 0, **options):
+        journey_options, fault_options = _split_options(options)
+        self._faults = Faults(seed, **fault_options)
+        self._clock = Clock(**journey_options)
         content = demo.build(seed, extra_journeys)
-        self._tenant = Tenant(content, self._faults, seed, client_id, client_secret, int(account_id))
+        self._tenant = Tenant(content, self._faults, self._clock, seed, client_id, client_secret, int(account_id))
         self._dispatcher = Dispatcher(self._tenant, self._faults)
         self._port_wanted = port
         self._server: SandboxHTTPServer | None = None
@@ -87,14 +95,22 @@ class Sandbox:
         state = "running" if self.running else "stopped"
         return f"<sfmc_nb sandbox {self.auth_base_url or '(not started)'} client_id={self.client_id!r} {state}>"
 
-    # ---- faults --------------------------------------------------------------------------------------
+    # ---- settings and faults ---------------------------------------------------------------------------
 
-    def configure(self, **faults) -> None:
-        """Change fault settings while running (same names as :func:`start`)."""
-        self._faults.configure(**faults)
+    def configure(self, **options) -> None:
+        """Change fault or journey settings while running (same names as :func:`start`).
+
+        Switching ``skip_waits`` on ends every wait in progress at once; a new ``day_seconds`` applies to waits
+        that start afterwards.
+        """
+        journey_options, fault_options = _split_options(options)
+        self._faults.configure(**fault_options)
+        self._clock.configure(**journey_options)
+        if journey_options.get("skip_waits"):
+            self._tenant.end_waits()
 
     def reset_faults(self) -> None:
-        """Switch every fault off (token_lifetime back to 1079; process_delay is kept)."""
+        """Switch every fault off (token_lifetime back to 1079; process_delay and journey settings are kept)."""
         self._faults.reset()
 
     def inject(self, kind: str, count: int = 1) -> None:
@@ -108,19 +124,32 @@ class Sandbox:
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working now."""
-        self._tenant.expire_tokens()
+        self._tenant.tokens.expire_all()
+
+    # ---- the journey clock ---------------------------------------------------------------------------
+
+    @property
+    def journey_settings(self) -> dict:
+        """Current journey settings (a copy): day_seconds, skip_waits, engagement_rate, history_lag."""
+        return self._clock.settings()
+
+    def advance(self, days: float = 0, *, weeks: float = 0, hours: float = 0, minutes: float = 0) -> None:
+        """Move the clock forward: entries, waits and exits due within that span happen now, in order.
+
+        Steps carried out this way are dated now in journey history (never in the future).
+        """
+        seconds = span_seconds(self._clock.day_seconds, weeks=weeks, days=days, hours=hours, minutes=minutes)
+        self._tenant.advance(seconds)
 
     # ---- observation ---------------------------------------------------------------------------------
 
     @property
     def stats(self) -> dict:
-        with self._dispatcher._lock:
-            return dict(self._dispatcher.stats)
+        return self._dispatcher.stats_snapshot()
 
     @property
     def request_log(self) -> list[dict]:
-        with self._dispatcher._lock:
-            return [dict(row) for row in self._dispatcher.log]
+        return self._dispatcher.log_snapshot()
 
     def entries(self, event_key: str | None = None) -> list[dict]:
         """One dict per queued member (batch or single entry), oldest first, with its current status."""
@@ -135,12 +164,49 @@ class Sandbox:
         """contactKey -> times queued."""
         return collections.Counter(e["contactKey"] for e in self.entries(event_key))
 
+    def paths(self, journey_key: str | None = None, contact_keys=None) -> list[dict]:
+        """One dict per journey run, oldest first: ``contactKey``, ``journeyKey``, ``version``,
+        ``definitionInstanceId``, ``keys`` and ``path`` (activity keys and names in the order reached, trigger
+        left out), ``atKey``/``at`` (the newest activity), ``status`` (its status now, e.g. ``Waiting``),
+        ``inJourney`` and ``ended`` (None, ``"end"``, ``"exit"`` or ``"failed"``). No history lag applies."""
+        wanted = None if contact_keys is None else set(contact_keys)
+        with self._tenant.lock:
+            self._tenant.settle()
+            rows = self._tenant.journeys.paths()
+        return [r for r in rows if (journey_key is None or r["journeyKey"] == journey_key)
+                and (wanted is None or r["contactKey"] in wanted)]
+
+    def journey_log(self, contact_keys=None) -> list[dict]:
+        """Every journey history row as it stands now (entries, refusals, activities, exits), oldest first."""
+        wanted = None if contact_keys is None else set(contact_keys)
+        with self._tenant.lock:
+            self._tenant.settle()
+            rows = self._tenant.journeys.log()
+        return [r for r in rows if wanted is None or r["contactKey"] in wanted]
+
+    def sends(self) -> list[dict]:
+        """Every email the journeys sent, oldest first, with whether it was (simulated as) opened and clicked."""
+        with self._tenant.lock:
+            self._tenant.settle()
+            return self._tenant.journeys.sent()
+
 
 def start(seed: int = 0, port: int = 0, **options) -> Sandbox:
     """Start a sandbox on 127.0.0.1 (``port=0``: any free port) and return it, running.
 
-    Options: ``client_id``, ``client_secret``, ``account_id``, ``extra_journeys`` and the faults
+    Options: ``client_id``, ``client_secret``, ``account_id``, ``extra_journeys``, the faults
     ``latency``, ``jitter``, ``rate_limit``, ``rate_limit_style``, ``retry_after``, ``error_rate``,
-    ``lost_answer_rate``, ``token_lifetime``, ``process_delay`` (see ``FAULT_DEFAULTS``).
+    ``lost_answer_rate``, ``token_lifetime``, ``process_delay`` (see ``FAULT_DEFAULTS``) and the journey
+    settings ``day_seconds``, ``skip_waits``, ``engagement_rate``, ``history_lag`` (see ``JOURNEY_DEFAULTS``).
     """
     return Sandbox(seed=seed, port=port, **options).start()
+
+
+def _split_options(options: dict) -> tuple[dict, dict]:
+    """(journey settings, fault settings); an unknown name raises TypeError naming every known one."""
+    unknown = [name for name in options if name not in JOURNEY_DEFAULTS and name not in FAULT_DEFAULTS]
+    if unknown:
+        known = ", ".join([*FAULT_DEFAULTS, *JOURNEY_DEFAULTS])
+        raise TypeError(f"unknown sandbox option {unknown[0]!r}; known: {known}")
+    return ({k: v for k, v in options.items() if k in JOURNEY_DEFAULTS},
+            {k: v for k, v in options.items() if k not in JOURNEY_DEFAULTS})

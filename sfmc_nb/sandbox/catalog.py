@@ -1,23 +1,27 @@
 """Read-only views of the tenant: journeys, entry events and data extension fields as JSON.
 
 Separate from the tenant state because these are pure renderings and filters; the field names here are the
-documented ones (sfmc-api.md section 5) and are what a client's parser is checked against.
+documented ones (docs/marketing-cloud-api.md, "Discovery") and are what a client's parser is checked against.
 """
 
 from __future__ import annotations
 
+import copy
+
 from .demo import EventDefinition, JourneyVersion
+from .errors import ApiError
 from .schema import DataExtension
-from .tenant import ApiError, Tenant
+from .tenant import Tenant
 
 JOURNEY_NOT_FOUND = (404, 30003, "Interaction matching criteria not found.")
 
 
-def journey_json(tenant: Tenant, journey: JourneyVersion) -> dict:
+def journey_json(tenant: Tenant, journey: JourneyVersion, with_activities: bool = True) -> dict:
+    """One journey version; ``activities`` only when asked for (``extras`` all or activities)."""
     event = tenant.content.events.get(journey.event_key)
     current, cumulative = tenant.population(journey)
     published = journey.status in ("Published", "Stopped")
-    return {
+    answer = {
         "id": journey.id, "key": journey.key, "name": journey.name, "description": journey.description,
         "version": journey.version, "workflowApiVersion": 1.0, "definitionId": journey.definition_id,
         "createdDate": journey.created, "modifiedDate": journey.modified,
@@ -31,10 +35,13 @@ def journey_json(tenant: Tenant, journey: JourneyVersion) -> dict:
                          "eventDefinitionId": event.id if event else None},
             "configurationArguments": {},
         }],
-        "goals": [], "exits": [], "activities": [],
+        "goals": [], "exits": [],
         "stats": {"currentPopulation": current, "cumulativePopulation": cumulative, "metGoal": 0,
                   "metExitCriteria": 0, "goalPerformance": 0.0},
     }
+    if with_activities:
+        answer["activities"] = copy.deepcopy(journey.activities)
+    return answer
 
 
 def select_journeys(tenant: Tenant, q: dict[str, str]) -> list[JourneyVersion]:

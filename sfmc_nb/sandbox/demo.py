@@ -1,17 +1,20 @@
 """The demo tenant: entry data extensions, API entry events and journeys the sandbox starts with.
 
 Each journey shows one behaviour worth trying (multiple entries, single entry, Draft, Stopped, a newest
-version that is Deleted, an event key shared by more journeys than the limit of 10). Ids come from a seeded
-random generator so two sandboxes started with the same seed hold the same tenant.
+version that is Deleted, an event key shared by more journeys than the limit of 10), and each runs its
+activities (``flows``): the Welcome Journey has a wait, a decision split on entry data, an engagement split
+and a random split. Ids come from a seeded random generator so two sandboxes started with the same seed hold
+the same tenant.
 """
 
 from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from . import flows
 from .schema import Column, DataExtension
 
 ACCOUNT_ID = 514000001
@@ -60,6 +63,11 @@ class JourneyVersion:
     trigger_id: str
     created: str
     modified: str
+    activities: list[dict] = field(default_factory=list)
+
+    def activity(self, key: str | None) -> dict | None:
+        """The activity with ``key`` (None for None or an unknown key)."""
+        return next((a for a in self.activities if a["key"] == key), None) if key else None
 
 
 @dataclass
@@ -94,22 +102,25 @@ def build(seed: int = 0, extra_journeys: int = 0) -> DemoTenant:
             tenant.roles[role] = {"event_key": key, "data_extension_id": de.id}
 
     def add_journey(role: str | None, key: str, name: str, event_key: str, versions: list[str],
-                    entry_mode: str = "MultipleEntries", description: str = "") -> None:
+                    entry_mode: str = "MultipleEntries", description: str = "", flow: str = "newsletter") -> None:
         definition_id = new_id()
         for number, status in enumerate(versions, start=1):
             created = stamp()
+            version_id = new_id()
+            activities = flows.build(flow, event_key, f"sfmc-sandbox-activities-{seed}-{version_id}")
             tenant.journeys.append(JourneyVersion(
-                new_id(), definition_id, key, name, description, number, status, entry_mode,
-                event_key, new_id(), created, created))
+                version_id, definition_id, key, name, description, number, status, entry_mode,
+                event_key, new_id(), created, created, activities))
         if role:
             tenant.roles.setdefault(role, {})["journey_key"] = key
 
     add_event("welcome", "APIEvent-welcome", "Welcome Event")
     add_journey("welcome", "welcome-journey", "Welcome Journey", "APIEvent-welcome", ["Published"],
-                description="Greets new subscribers; contacts may enter any number of times.")
+                description="Greets new subscribers; contacts may enter any number of times.", flow="welcome")
     add_event("single_entry", "APIEvent-onboarding", "Onboarding Event", BASE_COLUMNS + EXTRA_COLUMNS)
     add_journey("single_entry", "onboarding-journey", "Onboarding Journey", "APIEvent-onboarding",
-                ["Published"], "SingleEntryAcrossAllVersions", "Each contact may enter only once, ever.")
+                ["Published"], "SingleEntryAcrossAllVersions", "Each contact may enter only once, ever.",
+                flow="onboarding")
     add_event("draft", "APIEvent-spring-promo", "Spring Promo Event", listed=False)
     add_journey("draft", "spring-promo-journey", "Spring Promo Journey", "APIEvent-spring-promo", ["Draft"],
                 description="Not published yet: entries error out.")
@@ -118,7 +129,7 @@ def build(seed: int = 0, extra_journeys: int = 0) -> DemoTenant:
                 description="Stopped: entries error out.")
     add_event("versioned", "APIEvent-loyalty", "Loyalty Event")
     add_journey("versioned", "loyalty-journey", "Loyalty Journey", "APIEvent-loyalty", ["Published", "Deleted"],
-                description="Version 2 was deleted: ask for versionNumber=1.")
+                description="Version 2 was deleted: ask for versionNumber=1.", flow="loyalty")
     add_event("shared", "APIEvent-shared", "Shared Event")
     for n in range(1, SHARED_JOURNEYS + 1):
         add_journey(None, f"shared-journey-{n:02d}", f"Shared Journey {n:02d}", "APIEvent-shared", ["Published"],

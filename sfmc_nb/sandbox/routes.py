@@ -6,25 +6,23 @@ connections) and this module only with what Marketing Cloud answers.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
-from . import catalog
+from . import catalog, history
+from .errors import ApiError
 from .schema import parse_date
-from .tenant import ApiError, Tenant, iso, now_utc
+from .tenant import Tenant, iso, now_utc
 
 READ = ("journeys_read",)
 EXECUTE = ("journeys_execute",)
 READ_OR_EXECUTE = ("journeys_read", "journeys_execute")
 DE_READ = ("data_extensions_read",)
 BATCH_PATH = "/interaction/v1/async/events"
-HISTORY_COLUMNS = ("TransactionTime", "ContactKey", "Status", "DefinitionId", "DefinitionName", "ActivityType",
-                   "Message")
+HISTORY_PATH = "/interaction/v1/interactions/journeyhistory"
 
 
 @dataclass
@@ -55,6 +53,11 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def loads_strict(text: str) -> object:
+    """JSON as the service reads it: NaN and Infinity are refused (ValueError)."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def json_body(req: Request, allow_empty: bool = False) -> object:
     """Strict JSON (no NaN/Infinity) from a request sent as application/json; 415 / 400 otherwise."""
     if allow_empty and not req.body.strip():
@@ -63,7 +66,7 @@ def json_body(req: Request, allow_empty: bool = False) -> object:
     if media != "application/json":
         raise ApiError(415, None, "Unsupported Media Type: send the body as Content-Type: application/json.")
     try:
-        return json.loads(req.body.decode("utf-8-sig"), parse_constant=_reject_constant)
+        return loads_strict(req.body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, 10004, f"The request body is not valid JSON ({str(exc)[:120]}).") from None
 
@@ -112,7 +115,7 @@ def batch_status(t: Tenant, req: Request) -> Answer:
 
 
 def _modified(entry) -> datetime:
-    return entry.created if entry.status == "queued" else entry.due_wall
+    return entry.settled or entry.created
 
 
 def _moment(text: object, name: str) -> datetime | None:
@@ -133,17 +136,25 @@ def list_journeys(t: Tenant, req: Request) -> Answer:
     if page * size < len(rows):
         links["next"] = {"href": f"/interaction/v1/interactions?$page={page + 1}&$pageSize={size}"}
     return Answer(200, {"count": len(rows), "page": page, "pageSize": size, "links": links,
-                        "items": [catalog.journey_json(t, j) for j in chunk]})
+                        "items": [catalog.journey_json(t, j, _activities_wanted(req, False)) for j in chunk]})
 
 
 def journey_by_id(t: Tenant, req: Request) -> Answer:
     journey = catalog.find_journey(t, req.params["ident"], False, req.query.get("versionnumber"))
-    return Answer(200, catalog.journey_json(t, journey))
+    return Answer(200, catalog.journey_json(t, journey, _activities_wanted(req, True)))
 
 
 def journey_by_key(t: Tenant, req: Request) -> Answer:
     journey = catalog.find_journey(t, req.params["ident"], True, req.query.get("versionnumber"))
-    return Answer(200, catalog.journey_json(t, journey))
+    return Answer(200, catalog.journey_json(t, journey, _activities_wanted(req, True)))
+
+
+def _activities_wanted(req: Request, default: bool) -> bool:
+    """``extras`` (comma-separated) asks for ``all`` or ``activities``; absent: ``default``."""
+    extras = req.query.get("extras")
+    if extras is None or not extras.strip():
+        return default
+    return bool({part.strip().lower() for part in extras.split(",")} & {"all", "activities"})
 
 
 def list_events(t: Tenant, req: Request) -> Answer:
@@ -209,33 +220,35 @@ def exit_status(t: Tenant, req: Request) -> Answer:
     return Answer(200, t.exit_status(_exit_items(req)))
 
 
-def history(t: Tenant, req: Request) -> Answer:
+def _history_rows(t: Tenant, req: Request) -> tuple[tuple[str, ...], list[dict[str, str]]]:
+    """(columns, rows) a download or estimate covers: ``columns=``/``format=`` and the body's filters."""
+    try:
+        columns = history.columns_wanted(req.query.get("columns"))
+        if req.query.get("format", "csv").strip().lower() != "csv":
+            raise history.FilterError(10005, "format must be csv.")
+        query = history.Query.from_body(json_body(req, allow_empty=True))
+    except history.FilterError as exc:
+        raise ApiError(400, *exc.args) from None
+    lag = float(t.clock.history_lag)
+    with t.lock:  # no lag: everything carried out so far (rows of one contact may be a few ms ahead of now)
+        cutoff = now_utc() - timedelta(seconds=lag) if lag else None
+        return columns, history.select(t.history_rows(), query, cutoff, t.seed)
+
+
+def history_download(t: Tenant, req: Request) -> Answer:
     if req.headers.get("x-direct-pipe", "").strip().lower() != "true":
         raise ApiError(400, 10002, "This download needs the header x-direct-pipe: true.")
-    body = json_body(req, allow_empty=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, 10004, "The request body must be a JSON object of filters.")
-    start, end = _moment(body.get("start"), "start"), _moment(body.get("end"), "end")
-    lists = {}
-    for name, column in (("contactKeys", "ContactKey"), ("definitionIds", "DefinitionId"),
-                         ("statuses", "Status"), ("activityTypes", "ActivityType")):
-        value = body.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ApiError(400, 10001, f"{name} must be an array of strings.")
-        lists[column] = {v.lower() for v in value}
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HISTORY_COLUMNS)
-    for row in t.history_rows():
-        moment = row["TransactionTime"]
-        if (start and moment < start) or (end and moment > end):
-            continue
-        if any(str(row[column]).lower() not in allowed for column, allowed in lists.items()):
-            continue
-        writer.writerow([iso(moment)] + [row[c] for c in HISTORY_COLUMNS[1:]])
-    return Answer(200, out.getvalue(), "text/csv; charset=utf-8")
+    columns, rows = _history_rows(t, req)
+    return Answer(200, history.to_csv(rows, columns), "text/csv; charset=utf-8")
+
+
+def history_estimate(t: Tenant, req: Request) -> Answer:
+    columns, rows = _history_rows(t, req)
+    return Answer(200, history.estimate(history.to_csv(rows, columns), len(rows)))
+
+
+def history_freshness(t: Tenant, req: Request) -> Answer:
+    return Answer(200, {"freshnessInSeconds": history.seconds(t.clock.history_lag)})
 
 
 # ---- routing -------------------------------------------------------------------------------------------
@@ -248,7 +261,9 @@ LITERAL = {
     "/interaction/v1/interactions/contactmembership": {"POST": (membership, READ)},
     "/interaction/v1/interactions/contactexit": {"POST": (contact_exit, EXECUTE)},
     "/interaction/v1/interactions/contactexit/status": {"POST": (exit_status, READ_OR_EXECUTE)},
-    "/interaction/v1/interactions/journeyhistory/download": {"POST": (history, READ)},
+    HISTORY_PATH + "/download": {"POST": (history_download, READ)},
+    HISTORY_PATH + "/estimate": {"POST": (history_estimate, READ)},
+    HISTORY_PATH + "/freshness": {"GET": (history_freshness, READ)},
     "/interaction/v1/eventdefinitions": {"GET": (list_events, READ)},
 }
 PATTERNS = [

@@ -17,9 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from . import routes
+from .errors import DOCS, ApiError, OAuthError
 from .faults import Faults, seconds_text, seconds_value
 from .routes import Answer, Request
-from .tenant import DOCS, ApiError, OAuthError, Tenant
+from .tenant import Tenant
 
 STAT_NAMES = ("token_requests", "token_refusals", "rest_requests", "throttled", "server_errors", "lost_answers",
               "dropped", "batches_accepted", "members_queued", "internal_errors")
@@ -40,6 +41,16 @@ class Dispatcher:
         with self._lock:
             self.stats[name] += amount
 
+    def stats_snapshot(self) -> dict[str, int]:
+        """A copy of the counters, taken under the lock."""
+        with self._lock:
+            return dict(self.stats)
+
+    def log_snapshot(self) -> list[dict]:
+        """A copy of the request log (method, path, status), oldest first."""
+        with self._lock:
+            return [dict(row) for row in self.log]
+
     def handle(self, req: Request) -> Answer:
         if req.path.rstrip("/").lower() == "/v2/token":
             answer = self._token(req)
@@ -54,7 +65,7 @@ class Dispatcher:
         if req.method != "POST":
             return Answer(405, ApiError(405, None, "Use POST.").body(), headers={"Allow": "POST"})
         try:
-            answer = Answer(200, self.tenant.issue_token(_token_fields(req), self.base_url),
+            answer = Answer(200, self.tenant.tokens.issue(_token_fields(req), self.base_url),
                             headers={"Cache-Control": "no-store"})
         except OAuthError as exc:
             self.count("token_refusals")
@@ -72,7 +83,7 @@ class Dispatcher:
             return self._fault(plan.answer)
         try:
             handler, scopes = routes.route(req)
-            self.tenant.authorize(req.headers.get("authorization"), scopes)
+            self.tenant.tokens.authorize(req.headers.get("authorization"), scopes)
             answer = handler(self.tenant, req)
         except routes.MethodNotAllowed as exc:
             answer = Answer(exc.status, exc.body(), headers={"Allow": ", ".join(exc.allowed)})
@@ -118,7 +129,7 @@ def _token_fields(req: Request) -> dict:
         text = req.body.decode("utf-8-sig")
         if media == "application/x-www-form-urlencoded":
             return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        fields = json.loads(text, parse_constant=routes._reject_constant)
+        fields = routes.loads_strict(text)
     except (UnicodeDecodeError, ValueError):
         raise OAuthError(400, "invalid_request", "The request body is malformed: send a JSON object.") from None
     if not isinstance(fields, dict):

@@ -1,61 +1,33 @@
-"""Tenant state: tokens, queued entries, journey membership, exits and journey history.
+"""Tenant state: queued entries, exits, and the journeys contacts run through (``journeys``); tokens live in
+``tokens``.
 
 One re-entrant lock guards all of it, because the server handles requests on many threads at once.
-Time-driven changes (queued -> processed/errored, exit queued -> completed) are applied lazily, in the order
-they fell due, whenever state is read: no background thread, and the outcome does not depend on timing of
-reads.
+Time-driven changes (queued -> processed/errored, a wait ending, exit queued -> completed) are applied
+lazily, in the order they fell due on the sandbox's clock, whenever state is read: no background thread, and
+the outcome does not depend on the timing of reads.
 """
 
 from __future__ import annotations
 
-import collections
-import hmac
+import heapq
 import random
-import secrets
 import threading
-import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from . import demo
+from .clock import Clock, now_utc
 from .demo import DemoTenant, EventDefinition, JourneyVersion
+from .errors import DOCS, ApiError, OAuthError
 from .faults import Faults
+from .history import HistoryRow
+from .journeys import Journeys, Wake
 from .schema import check_data
+from .tokens import Tokens
 
-DOCS = "https://developer.salesforce.com/docs/marketing/marketing-cloud/guide/error-handling.html"
+__all__ = ["DOCS", "ApiError", "OAuthError", "Tenant", "Entry", "ExitRequest", "iso", "now_utc"]
+
 SINGLE_ENTRY = "SingleEntryAcrossAllVersions"
 INTERACTION_LIMIT = 10  # journeys one entry event may serve
-
-
-class ApiError(Exception):
-    """A refusal in the REST envelope shape ``{"message", "errorcode", "documentation"}``."""
-
-    def __init__(self, status: int, errorcode: int | None, message: str):
-        super().__init__(message)
-        self.status, self.errorcode, self.message = status, errorcode, message
-
-    def body(self) -> dict:
-        """The envelope; ``errorcode`` is left out where the docs list none (405, 415)."""
-        if self.errorcode is None:
-            return {"message": self.message, "documentation": DOCS}
-        return {"message": self.message, "errorcode": self.errorcode, "documentation": DOCS}
-
-
-class OAuthError(Exception):
-    """A refusal of the token endpoint in the OAuth shape ``{"error", "error_description"}``."""
-
-    def __init__(self, status: int, error: str, description: str):
-        super().__init__(description)
-        self.status, self.error, self.description = status, error, description
-
-    def body(self) -> dict:
-        return {"error": self.error, "error_description": self.description}
-
-
-@dataclass
-class Token:
-    expires: float  # time.monotonic() deadline
-    scopes: frozenset[str]
 
 
 @dataclass
@@ -69,11 +41,11 @@ class Entry:
     request_id: str | None
     data: dict
     created: datetime
-    due: float
-    due_wall: datetime
+    due: float                       # moment on the sandbox's clock
     status: str = "queued"
     message: str | None = None
     journeys: list[JourneyVersion] = field(default_factory=list)
+    settled: datetime | None = None  # when it was processed or errored
 
 
 @dataclass
@@ -81,14 +53,10 @@ class ExitRequest:
     seq: int
     contact_key: str
     journey: JourneyVersion
-    instance_id: str
+    instance_id: str                 # the newest run when the exit was asked for
+    run_ids: set[str]                # every run it takes out
     due: float
-    due_wall: datetime
     done: bool = False
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def iso(moment: datetime) -> str:
@@ -98,22 +66,18 @@ def iso(moment: datetime) -> str:
 class Tenant:
     """The emulated business unit. Every public method is thread-safe."""
 
-    def __init__(self, content: DemoTenant, faults: Faults, seed: int, client_id: str, client_secret: str,
-                 account_id: int):
-        self.content, self.faults = content, faults
-        self.client_id, self.client_secret, self.account_id = client_id, client_secret, account_id
+    def __init__(self, content: DemoTenant, faults: Faults, clock: Clock, seed: int, client_id: str,
+                 client_secret: str, account_id: int):
+        self.content, self.faults, self.clock, self.seed = content, faults, clock, seed
+        self.tokens = Tokens(client_id, client_secret, account_id, lambda: self.faults.token_lifetime)
         self.lock = threading.RLock()
         self._ids = random.Random(f"sfmc-sandbox-ids-{seed}")
         self._seq = 0
-        self._tokens: dict[str, Token] = {}
         self._entries: list[Entry] = []
         self._exits: dict[tuple[str, str, int], ExitRequest] = {}
-        self._pending: list[Entry | ExitRequest] = []
-        self._members: dict[str, dict[tuple[str, int], str]] = collections.defaultdict(dict)
+        self._pending: list[tuple[float, int, Entry | ExitRequest | Wake]] = []  # a heap, soonest first
         self._entered: set[tuple[str, str]] = set()
-        self._current: collections.Counter = collections.Counter()
-        self._cumulative: collections.Counter = collections.Counter()
-        self._history: list[dict] = []
+        self.journeys = Journeys(clock, seed, self.new_id, self._schedule)
 
     # ---- ids and lookups -------------------------------------------------------------------------
 
@@ -137,64 +101,10 @@ class Tenant:
                 len({j.key for j in self.journeys_of_event(event_key, published_only=True)}))
 
     def population(self, journey: JourneyVersion) -> tuple[int, int]:
+        """(current, cumulative): contacts in the journey version now, runs it ever started."""
         with self.lock:
             self.settle()
-            return self._current[(journey.key, journey.version)], self._cumulative[(journey.key, journey.version)]
-
-    # ---- tokens ----------------------------------------------------------------------------------
-
-    def issue_token(self, fields: dict, base_url: str) -> dict:
-        """``POST /v2/token``; raises OAuthError. The secret is compared, never echoed."""
-        grant = fields.get("grant_type")
-        if grant in (None, ""):
-            raise OAuthError(400, "invalid_request", "The request is missing the grant_type parameter.")
-        if grant != "client_credentials":
-            raise OAuthError(400, "unsupported_grant_type", "Only the client_credentials grant type is supported.")
-        if not (_same(fields.get("client_id"), self.client_id)
-                and _same(fields.get("client_secret"), self.client_secret)):
-            raise OAuthError(401, "invalid_client", "Client authentication failed. Make sure that the client ID "
-                             "and client secret are correct and that the installed package is enabled.")
-        account = fields.get("account_id")
-        if account not in (None, ""):
-            numeric = isinstance(account, int) and not isinstance(account, bool)
-            numeric = numeric or (isinstance(account, str) and account.strip().isdigit())
-            if not numeric:
-                raise OAuthError(400, "invalid_request", "account_id must be the MID of a business unit (a number).")
-            if int(account) != self.account_id:
-                raise OAuthError(401, "invalid_grant", "The client is not authorized for the requested account_id "
-                                 "(business unit). Check the MID and the package's business unit access.")
-        scope = fields.get("scope")
-        if scope is None:
-            granted = list(demo.SCOPES)
-        elif not isinstance(scope, str):
-            raise OAuthError(400, "invalid_request", "scope must be a space-separated string.")
-        else:
-            granted = list(dict.fromkeys(scope.split()))
-            unknown = [name for name in granted if name not in demo.SCOPES]
-            if unknown:
-                raise OAuthError(400, "invalid_scope", f"Scope not granted to this package: {' '.join(unknown)}.")
-        lifetime = self.faults.token_lifetime
-        token = secrets.token_urlsafe(32)
-        with self.lock:
-            self._tokens[token] = Token(time.monotonic() + lifetime, frozenset(granted))
-        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(granted),
-                "soap_instance_url": base_url, "rest_instance_url": base_url}
-
-    def authorize(self, header: str | None, any_scope: tuple[str, ...]) -> None:
-        """Raise 401 errorcode 0 unless ``header`` holds a live token, 403 20002 unless it has a needed scope."""
-        scheme, _, value = (header or "").strip().partition(" ")
-        with self.lock:
-            token = self._tokens.get(value.strip()) if scheme.lower() == "bearer" else None
-        if token is None or time.monotonic() >= token.expires:
-            raise ApiError(401, 0, "Not Authorized")
-        if any_scope and not token.scopes.intersection(any_scope):
-            raise ApiError(403, 20002, "Insufficient privileges: the token lacks the scope "
-                           f"{' or '.join(any_scope)}.")
-
-    def expire_tokens(self) -> None:
-        with self.lock:
-            for token in self._tokens.values():
-                token.expires = 0.0
+            return self.journeys.population(journey)
 
     # ---- entry -----------------------------------------------------------------------------------
 
@@ -264,29 +174,49 @@ class Tenant:
         delay = float(self.faults.process_delay) if delay is None else delay
         created = now_utc() if created is None else created
         entry = Entry(self._next_seq(), contact_key, event.key, self.new_id(), request_id, dict(data), created,
-                      time.monotonic() + delay, created + timedelta(seconds=delay))
+                      self.clock.now() + delay)
         self._entries.append(entry)
-        self._pending.append(entry)
+        self._schedule(entry.due, entry)
         return entry
 
     # ---- lazy processing ---------------------------------------------------------------------------
 
-    def settle(self) -> None:
-        """Apply every queued entry and exit whose time has come, in the order they fell due."""
+    def _schedule(self, due: float, item: Entry | ExitRequest | Wake) -> None:
+        heapq.heappush(self._pending, (due, self._next_seq(), item))
+
+    def settle(self, horizon: float | None = None) -> None:
+        """Carry out every entry, wait end and exit due by ``horizon`` (default: now), soonest first."""
         with self.lock:
-            now = time.monotonic()
-            due = [item for item in self._pending if item.due <= now]
-            if not due:
-                return
-            self._pending = [item for item in self._pending if item.due > now]
-            for item in sorted(due, key=lambda i: (i.due, i.seq)):
+            limit = self.clock.now() if horizon is None else horizon
+            while self._pending and self._pending[0][0] <= limit:
+                due, _, item = heapq.heappop(self._pending)
                 if isinstance(item, Entry):
                     self._process(item)
+                elif isinstance(item, Wake):
+                    self.journeys.wake(item, due)
                 else:
                     self._complete_exit(item)
 
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward: what falls due in the next ``seconds`` happens now, in order."""
+        with self.lock:
+            now = self.clock.now()
+            self.settle(now + seconds)
+            self.clock.add(seconds)
+
+    def end_waits(self) -> None:
+        """Every contact in a wait moves on now (skip-waits mode was switched on)."""
+        with self.lock:
+            now = self.clock.now()
+            self._pending = [(min(due, now) if isinstance(item, Wake) else due, seq, item)
+                             for due, seq, item in self._pending]
+            heapq.heapify(self._pending)
+            self.settle()
+
     def _process(self, entry: Entry) -> None:
         ck = entry.contact_key
+        entry.settled = self.clock.wall(entry.due)
+        event = self.content.events[entry.event_key]
         targets = self.journeys_of_event(entry.event_key, published_only=True)
         if not targets:
             listeners = self.journeys_of_event(entry.event_key)
@@ -303,37 +233,22 @@ class Tenant:
                 self._fail(entry, refused, message)
                 return
             for journey in refused:
-                self._log(entry.due_wall, ck, "Failed", journey, "Entry", message)
+                self.journeys.refuse(ck, journey, entry.event_instance_id, entry.due, event.key, event.name, message)
         entry.status, entry.journeys = "processed", accepted
         for journey in accepted:
-            slot = (journey.key, journey.version)
             self._entered.add((ck, journey.key))
-            if slot not in self._members[ck]:
-                self._current[slot] += 1
-            self._members[ck][slot] = self.new_id()
-            self._cumulative[slot] += 1
-            self._log(entry.due_wall, ck, "Complete", journey, "Entry", "Contact entered the journey.")
+            self.journeys.start(ck, journey, entry.data, entry.event_instance_id, entry.due, event.name)
 
     def _fail(self, entry: Entry, journeys: list[JourneyVersion], message: str) -> None:
         entry.status, entry.message, entry.journeys = "errored", message, journeys
+        event = self.content.events[entry.event_key]
         for journey in journeys or [None]:
-            self._log(entry.due_wall, entry.contact_key, "Failed", journey, "Entry", message)
+            self.journeys.refuse(entry.contact_key, journey, entry.event_instance_id, entry.due, event.key,
+                                 event.name, message)
 
     def _complete_exit(self, request: ExitRequest) -> None:
-        slot = (request.journey.key, request.journey.version)
         request.done = True
-        if self._members[request.contact_key].get(slot) == request.instance_id:
-            del self._members[request.contact_key][slot]
-            self._current[slot] -= 1
-            self._log(request.due_wall, request.contact_key, "Complete", request.journey, "Exit",
-                      "Contact exited the journey through the contact exit API.")
-
-    def _log(self, when: datetime, contact_key: str, status: str, journey: JourneyVersion | None,
-             activity: str, message: str) -> None:
-        self._history.append({
-            "TransactionTime": when, "ContactKey": contact_key, "Status": status,
-            "DefinitionId": journey.id if journey else "", "DefinitionName": journey.name if journey else "",
-            "ActivityType": activity, "Message": message})
+        self.journeys.exit(request.run_ids, request.contact_key, request.journey, request.due)
 
     # ---- reads -------------------------------------------------------------------------------------
 
@@ -342,15 +257,15 @@ class Tenant:
             self.settle()
             return list(self._entries)
 
-    def history_rows(self) -> list[dict]:
+    def history_rows(self) -> list[HistoryRow]:
         with self.lock:
             self.settle()
-            return sorted(self._history, key=lambda row: row["TransactionTime"])
+            return list(self.journeys.rows)
 
     def memberships(self, contact_key: str) -> list[tuple[str, int]]:
         with self.lock:
             self.settle()
-            return sorted(self._members.get(contact_key, {}))
+            return self.journeys.memberships(contact_key)
 
     # ---- exits -------------------------------------------------------------------------------------
 
@@ -364,7 +279,8 @@ class Tenant:
                 problems = []
                 for version in self._versions_for(ck, key, item.get("Versions")):
                     journey = self._version(key, version)
-                    instance = self._members.get(ck, {}).get((key, version))
+                    runs = self.journeys.active_ids(ck, key, version)
+                    instance = runs[-1] if runs else None
                     if journey is None or instance is None:
                         problems.append({"version": version, "message": "Journey version not found"
                                          if journey is None else "Contact not found in journey"})
@@ -372,11 +288,10 @@ class Tenant:
                     pending = self._exits.get((ck, key, version))
                     if pending and not pending.done and pending.instance_id == instance:
                         continue
-                    delay = float(self.faults.process_delay)
-                    request = ExitRequest(self._next_seq(), ck, journey, instance, time.monotonic() + delay,
-                                          now_utc() + timedelta(seconds=delay))
+                    request = ExitRequest(self._next_seq(), ck, journey, instance, set(runs),
+                                          self.clock.now() + float(self.faults.process_delay))
                     self._exits[(ck, key, version)] = request
-                    self._pending.append(request)
+                    self._schedule(request.due, request)
                 if problems:
                     errors.append({"contactKey": ck, "definitionKey": key, "status": problems})
         return {"errors": errors}
@@ -390,7 +305,8 @@ class Tenant:
                 status = []
                 for version in self._versions_for(ck, key, item.get("Versions"), with_exits=True):
                     request = self._exits.get((ck, key, version))
-                    instance = self._members.get(ck, {}).get((key, version))
+                    runs = self.journeys.active_ids(ck, key, version)
+                    instance = runs[-1] if runs else None
                     if request and (instance is None or instance == request.instance_id):
                         message = "Exit process Completed" if request.done else "Exit process Queued"
                         status.append({"version": version, "message": message,
@@ -411,18 +327,13 @@ class Tenant:
         """Versions named in the request, else those the contact is in (or has exits in), else the newest."""
         if versions:
             return list(dict.fromkeys(versions))
-        found = {v for (k, v) in self._members.get(ck, {}) if k == key}
+        found = {v for (k, v) in self.journeys.memberships(ck) if k == key}
         if with_exits:
             found |= {v for (c, k, v) in self._exits if c == ck and k == key}
         if found:
             return sorted(found)
         live = [j.version for j in self.content.journeys if j.key == key and j.status != "Deleted"]
         return [max(live)] if live else [1]
-
-
-def _same(given: object, expected: str) -> bool:
-    """Constant-time comparison that tolerates any JSON type in ``given``."""
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _check_member(event: EventDefinition, member: object) -> tuple[object, tuple[int, str] | None]:
