@@ -28,9 +28,25 @@ from ._parsing import MagicParser
 __all__ = ["EntryMagics"]
 
 
+_ENTER_EXAMPLES = """\
+examples:
+  %%journey_enter res --event KEY           contacts in the cell body, one row per line:
+  SubscriberKey,FirstName,Email
+  000123,Ann,ann@example.com
+
+  %journey_enter res --event KEY --from df  the line form: the contacts of the DataFrame df
+
+cell body: CSV with a header row (commas; tabs or semicolons when the header has no comma),
+every row with one field per header column (quote a value that holds the separator: "a, b");
+every value is text, white space around an unquoted value is dropped, an empty value is
+missing. Or JSON lines: one object per line. Anything doubtful is refused with its line.
+"""
+
+
 def _enter_parser() -> MagicParser:
     p = MagicParser("%%journey_enter", description="Enter the contacts of the cell (CSV or JSON lines) or of "
-                    "--from DF into the journey(s) of an entry event.")
+                    "--from DF\ninto the journey(s) of an entry event.", epilog=_ENTER_EXAMPLES,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("result_var", nargs="?", help="variable that receives the EntryResult")
     p.add_argument("--event", required=True, help="the entry event definition key")
     p.add_argument("--contact-key", help="contact key column (default: SubscriberKey or ContactKey)")
@@ -58,9 +74,13 @@ class EntryMagics(SfmcMagicsBase):
         """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
         [--data COL,COL|all] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
 
-        The cell body holds CSV (every column read as text) or JSON lines; or ``--from DF`` names a
-        DataFrame (the line form ``%journey_enter --from df --event KEY`` works too). The result is
-        displayed once and stored in ``result_var``; the magic returns None.
+        The cell body holds CSV with a header row (every value read as text; tabs or semicolons when the
+        header has no comma) or JSON lines; a row whose field count differs from the header's, or anything
+        else doubtful, is refused with its line. Or ``--from DF`` names a DataFrame, also as a line magic::
+
+            %journey_enter res --event KEY --from df
+
+        The result is displayed once and stored in ``result_var``; the magic returns None.
         """
         prog = "%%journey_enter" if cell is not None else "%journey_enter"
         args = self._parser.parse_line(line)
