@@ -66,9 +66,14 @@ class ContactEndpoints(Transport):
         body = {"start": start, "end": end, "contactKeys": list(contact_keys or []) or None,
                 "definitionIds": list(definition_ids or []) or None, "statuses": list(statuses or []) or None}
         body = {k: v for k, v in body.items() if v is not None}
-        resp, _ = self.request("POST", HISTORY_PATH, json_body=body,
+        resp, _ = self.request("POST", HISTORY_PATH, json_body=body, params={"columns": HISTORY_COLUMNS},
                                headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
         return list(csv.DictReader(io.StringIO(resp.text)))
+
+
+# the documented default columns of a history download, plus Message (asking with columns= replaces the defaults)
+HISTORY_COLUMNS = ",".join(("TransactionTime", "ContactKey", "Status", "DefinitionId", "DefinitionName", "ActivityId",
+                            "ActivityName", "ActivityType", "Message"))
 
 
 def _exit_item(key: str, journey_key: str, versions: Sequence[int] | None) -> dict:
