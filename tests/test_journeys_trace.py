@@ -184,7 +184,7 @@ def _requests_since(sandbox, start):
     return [(r["method"], r["path"]) for r in sandbox.request_log[start:]]
 
 
-def test_trace_fetches_the_definition_and_the_history_in_two_requests(sandbox, conn):
+def test_trace_fetches_the_definition_the_freshness_and_the_history_in_three_requests(sandbox, conn):
     keys = ["t-1", "t-2", "t-3"]
     _enter_and_wait_for_history(sandbox, conn, keys)
     journey_key = sandbox.demo["welcome"]["journey_key"]
@@ -192,6 +192,7 @@ def test_trace_fetches_the_definition_and_the_history_in_two_requests(sandbox, c
     tr = trace(journey_key, keys + ["t-never"], connection=conn)
     sent = _requests_since(sandbox, start)
     assert sent == [("GET", f"/interaction/v1/interactions/key:{journey_key}"),
+                    ("GET", "/interaction/v1/interactions/journeyhistory/freshness"),
                     ("POST", "/interaction/v1/interactions/journeyhistory/download")]
     assert tr.graph.key == journey_key and list(tr.paths.index) == keys + ["t-never"]
     assert tr.paths.loc[keys, "status"].notna().all() and tr.paths.loc["t-never", "status"] is None
@@ -207,8 +208,9 @@ def test_trace_sends_contact_keys_in_chunks(sandbox, conn, monkeypatch):
     journey = conn.journey(sandbox.demo["welcome"]["journey_key"])
     start = len(sandbox.request_log)
     tr = trace(journey, keys, connection=conn)
-    assert [p for _, p in _requests_since(sandbox, start)] == [
-        "/interaction/v1/interactions/journeyhistory/download"] * 2      # the definition came with the model
+    history = "/interaction/v1/interactions/journeyhistory/"
+    assert [p for _, p in _requests_since(sandbox, start)] == [   # the definition came with the model
+        history + "freshness", history + "download", history + "download"]
     assert set(tr.events["contactKey"]) == set(keys)
 
 

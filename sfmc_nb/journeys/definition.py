@@ -98,13 +98,24 @@ def _read_activities(items: Any) -> list[Activity]:
         seen.add(key)
         found.append((item, key))
     names = [_text(item.get("name")) or key for item, key in found]
+    name_of = dict(zip((key for _, key in found), names, strict=True))
     out = []
     for (item, key), name in zip(found, names, strict=True):
         kind = _text(item.get("type"))
         label = name if names.count(name) == 1 else f"{name} ({key})"
-        out.append(Activity(_text(item.get("id")), key, name, label, kind, _describe.describe_activity(item),
+        out.append(Activity(_text(item.get("id")), key, name, label, kind,
+                            _describe.describe_activity(_with_email_name(item, name_of)),
                             _dict(item.get("configurationArguments")), _outcomes(item, key, kind), item))
     return out
+
+
+def _with_email_name(item: dict, name_of: Mapping[str, str]) -> dict:
+    """An engagement split naming its email by key only gets the email's name (its description reads better)."""
+    meta, config = _dict(item.get("metaData")), _dict(item.get("configurationArguments"))
+    email = name_of.get(_text(config.get("refActivityCustomerKey")))
+    if _text(item.get("type")).upper() != "ENGAGEMENTDECISION" or meta.get("refActivityName") or not email:
+        return item
+    return {**item, "metaData": {**meta, "refActivityName": email}}
 
 
 def _read_trigger(definition: Mapping, taken: set[str]) -> Trigger:

@@ -1,7 +1,8 @@
 """Follow contacts through a journey: their paths, how many reached each activity, and checks of both.
 
-``trace(journey, keys)`` costs one request for the definition and one journey history download per
-``HISTORY_CONTACTS_PER_REQUEST`` contacts (two requests for 100 contacts); everything after that is
+``trace(journey, keys)`` costs one request for the definition, one for the history's freshness (once per
+connection every few minutes) and one journey history download per ``HISTORY_CONTACTS_PER_REQUEST`` contacts
+(three requests for 100 contacts); ``follow=True`` repeats only the downloads. Everything after that is
 :class:`JourneyTrace`, pure and built from a :class:`JourneyGraph` and history rows, so it can be tested
 and used on rows saved earlier.
 """
@@ -20,12 +21,16 @@ from .._html import STYLE, frame_html
 from .._rules import one_line, plural
 from ..errors import ValidationError
 from .definition import JourneyGraph
-from .history import TRIGGER_TYPES, contact_keys_in, events_frame, field_text
+from .follow import follow_trace
+from .freshness import history_freshness
+from .history import SYSTEM_TIME_OFFSET, TRIGGER_TYPES, contact_keys_in, events_frame, field_text, parse_time
 
-__all__ = ["JourneyTrace", "trace", "HISTORY_CONTACTS_PER_REQUEST"]
+__all__ = ["JourneyTrace", "trace", "HISTORY_CONTACTS_PER_REQUEST", "HISTORY_DAYS", "STATES"]
 
 HISTORY_CONTACTS_PER_REQUEST = 500
 """Contact keys sent in one history download (no limit is documented; the body stays small)."""
+HISTORY_DAYS = 30
+"""How long Marketing Cloud keeps journey history."""
 ARROW = " → "
 _SHOWN = 50                 # paths listed in the text summary
 
@@ -34,6 +39,12 @@ class Step(NamedTuple):
     key: str | None         # activity key in the graph; None for an activity the definition does not hold
     label: str
     status: str | None
+    kind: str | None = None  # the row's ActivityType
+
+
+STATES = ("waiting", "ended", "may have ended", "moving", "no history")
+"""Where a traced contact stands (:attr:`JourneyTrace.states`)."""
+_LEFT = frozenset({"exited", "contactexit"})  # a status or ActivityType saying the contact was taken out
 
 
 def _name(value: Any) -> str | None:
@@ -65,6 +76,10 @@ class JourneyTrace:
         self.contact_keys: tuple[str, ...] = tuple(
             _keys(contact_keys) if contact_keys is not None else contact_keys_in(events))
         self._steps, self._last = self._walk()
+        self.notes: list[str] = []
+        """What to know when reading this trace: history lag, a clipped ``since``, rows of other versions."""
+        self.freshness: float | None = None
+        """Seconds journey history trails the journey (``.../journeyhistory/freshness``; None: not known)."""
 
     def _is_trigger(self, key: Any, kind: Any) -> bool:
         if key is not None and not pd.isna(key):
@@ -81,12 +96,12 @@ class JourneyTrace:
                 continue
             key, label = _name(key), _name(name)
             if self._is_trigger(key, kind):
-                entered[contact] = Step(key, label or self.graph.trigger.name, _name(status))
+                entered[contact] = Step(key, label or self.graph.trigger.name, _name(status), _name(kind))
                 continue
             if not label:
                 continue
             path = steps[contact]
-            step = Step(key, label, _name(status))
+            step = Step(key, label, _name(status), _name(kind))
             if path and (path[-1].key, path[-1].label) == (key, label):
                 path[-1] = step
             else:
@@ -107,6 +122,32 @@ class JourneyTrace:
         })
         frame.index = pd.Index(keys, name="contactKey", dtype=object)
         return frame
+
+    @property
+    def states(self) -> pd.Series:
+        """Per contact: ``waiting`` (at a wait), ``ended`` (at the end of a path, refused or taken out), ``may have
+        ended`` (at an activity one of whose branches ends the path), ``moving`` or ``no history``."""
+        values = [self._state(self._last.get(k)) for k in self.contact_keys]
+        return pd.Series(values, index=pd.Index(list(self.contact_keys), name="contactKey", dtype=object),
+                         name="state", dtype=object)
+
+    def _state(self, step: Step | None) -> str:
+        if step is None:
+            return "no history"
+        status, kind = (step.status or "").lower(), (step.kind or "").lower()
+        if status in _LEFT or kind in _LEFT:
+            return "ended"
+        if step.key == self.graph.trigger.key or (step.key is None and kind in TRIGGER_TYPES):
+            return "ended" if status == "failed" else "moving"     # refused at entry, or about to move on
+        activity = self.graph.activity(step.key) if step.key else None
+        if activity is None:
+            return "moving"
+        if activity.family == "wait":
+            return "waiting" if status == "waiting" else "moving"
+        ends = [e for e in activity.outcomes if e.target is None or self.graph.activity(e.target) is None]
+        if len(ends) == len(activity.outcomes):
+            return "ended"
+        return "may have ended" if ends else "moving"
 
     def _reached(self) -> dict[str, set[str]]:
         reached: dict[str, set[str]] = {}
@@ -214,17 +255,18 @@ class JourneyTrace:
 
     def _repr_html_(self) -> str:
         shown = self.paths.assign(path=lambda f: f["path"].map(ARROW.join))
-        note = ("Each box shows how many traced contacts reached it; their paths are drawn in orange. "
-                "History can lag a few minutes behind the journey.")
+        lag = "" if self.notes else " History can lag a few minutes behind the journey."
+        note = "Each box shows how many traced contacts reached it; their paths are drawn in orange." + lag
+        notes = "".join(f'<div class="sfmc-note sfmc-trace-note">⚠ {html.escape(n)}</div>' for n in self.notes)
         return (f'{STYLE}<div class="sfmc-panel sfmc-journey-trace"><div class="sfmc-title">'
-                f"{html.escape(self.summary())}</div>"
+                f"{html.escape(self.summary())}</div>{notes}"
                 f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
                 f'<div class="sfmc-note">{html.escape(note)}</div>'
                 + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False, empty="no contacts")
                 + "</div>")
 
     def __repr__(self) -> str:
-        lines = [f"JourneyTrace: {self.summary()}", "Contacts per activity:"]
+        lines = [f"JourneyTrace: {self.summary()}"] + [f"note: {n}" for n in self.notes] + ["Contacts per activity:"]
         if not len(self.graph):
             lines.append("  (the definition has no activities)")
         counts = self.counts
@@ -270,23 +312,64 @@ def _definition(journey: Any, conn: HistorySource) -> JourneyGraph:
     return JourneyGraph.from_definition(conn.journey(ident.strip(), version).raw)
 
 
-def _start(since: Any) -> str | None:
-    """``since`` as the history filter's ISO 8601 ``start`` (a timedelta means that long before now)."""
-    if since is None or isinstance(since, str):
-        return since or None
+def _start(since: Any) -> tuple[str | None, list[str]]:
+    """``since`` as the history filter's ``start`` in system time (zone-less, as the API writes its dates), and
+    a note when it was older than the 30 days history keeps (it is then clipped to 30 days ago)."""
+    if since is None or (isinstance(since, str) and not since.strip()):
+        return None, []
     if isinstance(since, timedelta):
         since = datetime.now(timezone.utc) - since
-    if isinstance(since, (datetime, date)):
-        return since.isoformat()
-    raise ValidationError(f"since must be an ISO 8601 text, a datetime or a timedelta; got {since!r}")
+    if isinstance(since, date) and not isinstance(since, datetime):
+        since = datetime(since.year, since.month, since.day)
+    if not isinstance(since, (str, datetime)):
+        raise ValidationError(f"since must be an ISO 8601 text, a datetime or a timedelta; got {since!r}")
+    moment = parse_time(since)
+    oldest = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=HISTORY_DAYS)
+    if isinstance(moment, pd.Timestamp) and moment < oldest:
+        return _system_text(oldest), [f"journey history is kept {HISTORY_DAYS} days: since "
+                                      f"{_system_text(moment)} was clipped to {_system_text(oldest)} (system time)"]
+    if isinstance(since, str):
+        return since.strip(), []
+    return (since.isoformat() if since.tzinfo is None else _system_text(pd.Timestamp(since))), []
 
 
-def _of_journey(rows: list[dict], journey_id: str) -> list[dict]:
-    """Rows of this journey version only, should a server ignore the ``definitionIds`` filter."""
+def _system_text(moment: pd.Timestamp) -> str:
+    return moment.tz_convert(timezone(SYSTEM_TIME_OFFSET)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+def _of_journey(rows: list[dict], journey_id: str, name: str = "") -> list[dict]:
+    """Rows of this journey only, should a server ignore the ``definitionIds`` filter: rows of this version,
+    rows without a DefinitionId (a refused entry), and rows of other versions of the journey (its ``name``)."""
     if not journey_id:
         return rows
     wanted = journey_id.lower()
-    return [r for r in rows if (field_text(r, "definitionid") or wanted).lower() == wanted]
+    return [r for r in rows if (field_text(r, "definitionid") or wanted).lower() == wanted
+            or (name and field_text(r, "definitionname") == name)]
+
+
+def _definition_ids(graph: JourneyGraph) -> list[str] | None:
+    """The version's id, and the id every version of the journey shares (so rows of older versions come too)."""
+    shared = graph.raw.get("definitionId")
+    ids = [graph.id] + ([shared] if isinstance(shared, str) and shared and shared != graph.id else [])
+    return [i for i in ids if i] or None
+
+
+def _notes(rows: list[dict], graph: JourneyGraph, lag: float | None) -> list[str]:
+    notes = []
+    if lag:
+        notes.append(f"journey history trails the journey by {_duration(lag)}: steps newer than that may be "
+                     "missing, and a wait that just ended may still say Waiting")
+    other = sum(1 for r in rows if (field_text(r, "definitionid") or graph.id).lower() != graph.id.lower())
+    if graph.id and other:
+        notes.append(f"{plural(other, 'history row')} came from other versions of {graph.name or graph.key}: their "
+                     "activities are matched by name, and those this version lacks are counted last")
+    return notes
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return plural(round(seconds), "second")
+    return plural(round(seconds / 60), "minute") if seconds < 7200 else f"{seconds / 3600:.1f} hours"
 
 
 def _connection(connection: HistorySource | None) -> HistorySource:
@@ -300,21 +383,34 @@ def _connection(connection: HistorySource | None) -> HistorySource:
 
 
 def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: HistorySource | None = None,
-          since: Any = None) -> JourneyTrace:
+          since: Any = None, follow: bool = False, timeout: float = 60.0, poll: float = 1.0) -> JourneyTrace:
     """Trace ``contact_keys`` through ``journey`` (id, key, ``Journey`` or definition) from its history.
 
-    ``since`` (ISO text, datetime or timedelta) bounds the history read; rows older than 30 days are gone
-    anyway. The history lags the journey by a few minutes on a real tenant: trace again to see newer steps.
+    ``since`` (ISO text in system time, datetime or timedelta) bounds the history read; history is kept 30
+    days, so an older ``since`` is clipped (with a note). The history's lag (``.../freshness``) is asked once
+    per connection and said in ``notes``. ``follow=True`` reads the history again (every ``poll`` seconds,
+    backing off) until every contact has reached a wait or the end of a path, or ``timeout`` seconds; in
+    JupyterLab the map is redrawn as they move. Costs: the definition (unless given with its activities),
+    the freshness probe, then one history download per 500 contacts each time the history is read.
     """
     conn = _connection(connection)
     keys = _keys(contact_keys)
     if not keys:
         raise ValidationError("no contact keys given")
-    start = _start(since)
+    start, clipped = _start(since)
     graph = _definition(journey, conn)
-    rows: list[dict] = []
-    for at in range(0, len(keys), HISTORY_CONTACTS_PER_REQUEST):
-        rows.extend(conn.journey_history(contact_keys=keys[at:at + HISTORY_CONTACTS_PER_REQUEST],
-                                         definition_ids=[graph.id] if graph.id else None, start=start))
-    return JourneyTrace(graph, _of_journey(rows, graph.id), keys)
+    lag = history_freshness(conn)
 
+    def fetch() -> JourneyTrace:
+        rows: list[dict] = []
+        for at in range(0, len(keys), HISTORY_CONTACTS_PER_REQUEST):
+            rows.extend(conn.journey_history(contact_keys=keys[at:at + HISTORY_CONTACTS_PER_REQUEST],
+                                             definition_ids=_definition_ids(graph), start=start))
+        kept = _of_journey(rows, graph.id, graph.name)
+        found = JourneyTrace(graph, kept, keys)
+        found.freshness, found.notes = lag, clipped + _notes(kept, graph, lag)
+        return found
+
+    if not follow:
+        return fetch()
+    return follow_trace(fetch, timeout=timeout, poll=poll)
