@@ -22,10 +22,13 @@ from ._html import STYLE, frame_html
 from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
-__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "set_panel_factory", "STATUSES", "ROW_COLUMNS", "DRY_RUN",
-           "NOT_SENT"]
+__all__ = ["EntryResult", "BatchRecord", "RetryHandle", "ProcessingHandle", "set_panel_factory", "STATUSES",
+           "PROCESSING", "ROW_COLUMNS", "DRY_RUN", "NOT_SENT"]
 
-ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts"]
+ROW_COLUMNS = ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId", "batch", "attempts",
+               "processing", "processing_message"]
+PROCESSING = ("processed", "errored", "pending")
+"""What :meth:`EntryResult.wait` found of a queued row; ``pending``: still queued when the wait ended."""
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
@@ -46,6 +49,15 @@ class RetryHandle(Protocol):
     """What :meth:`EntryResult.retry` runs: the engine's ``RunRetry`` (holding what the run was made of)."""
 
     def retry(self, result: EntryResult, **options: Any) -> None: ...
+
+
+class ProcessingHandle(Protocol):
+    """What :meth:`EntryResult.wait` and :meth:`EntryResult.trace` run (the engine's, holding the connection)."""
+
+    def wait(self, result: EntryResult, *, timeout: float, poll: float) -> None: ...
+
+    def trace(self, result: EntryResult, journey: Any = None, *, follow: bool = False, timeout: float = 60.0,
+              poll: float = 1.0, since: Any = None) -> Any: ...
 
 
 @dataclass
@@ -78,6 +90,8 @@ class EntryResult:
     batch: list = field(default_factory=list)
     attempts: list = field(default_factory=list)
     sent_at: list = field(default_factory=list, repr=False)   # when each row was first sent (epoch seconds)
+    processing: list = field(default_factory=list)            # PROCESSING, once wait() followed the row
+    processing_message: list = field(default_factory=list)
     batch_records: list[BatchRecord] = field(default_factory=list)
     raw: list = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
@@ -94,12 +108,13 @@ class EntryResult:
     preview: list = field(default_factory=list, repr=False)
     journal: str | None = None
     _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
+    _processing_handle: ProcessingHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         n = len(self.contact_keys)
         for name in ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts",
-                     "sent_at"):
+                     "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
 
@@ -116,6 +131,7 @@ class EntryResult:
             self.batch[pos] = batch
         if attempts is not None:
             self.attempts[pos] = attempts
+        self.processing[pos] = self.processing_message[pos] = None   # a new entry: not followed yet
 
     def add_raw(self, answer: Any) -> None:
         if len(self.raw) < MAX_RAW_ANSWERS:
@@ -124,6 +140,10 @@ class EntryResult:
     def attach_retry(self, handle: RetryHandle | None) -> None:
         """Give the result what :meth:`retry` runs (the engine does this for every live run)."""
         self._retry_handle = handle
+
+    def attach_processing(self, handle: ProcessingHandle | None) -> None:
+        """Give the result what :meth:`wait` and :meth:`trace` run (the engine does this for every live run)."""
+        self._processing_handle = handle
 
     def on_change(self, listener: Callable[[EntryResult], None]) -> None:
         """Call ``listener(self)`` after :meth:`retry` updates this result (the widget panel uses it)."""
@@ -158,7 +178,14 @@ class EntryResult:
             "lowest_concurrency": self.lowest_concurrency, "seconds": round(self.seconds, 3),
             "contacts_per_second": round(sent / self.seconds, 1) if self.seconds > 0 else None,
             "dry_run": self.dry_run, "interrupted": self.interrupted,
+            **self.processing_counts,
         }
+
+    @property
+    def processing_counts(self) -> dict[str, int]:
+        """Queued rows by what :meth:`wait` found: processed, errored, pending (zeros before any wait)."""
+        c = Counter(self.processing)
+        return {s: c.get(s, 0) for s in PROCESSING}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per input row, the input index kept."""
@@ -171,6 +198,8 @@ class EntryResult:
             "requestId": pd.array(self.request_id, dtype=object),
             "batch": pd.array(self.batch, dtype="Int64"),
             "attempts": pd.array(self.attempts, dtype="Int64"),
+            "processing": pd.Categorical(self.processing, categories=list(PROCESSING)),
+            "processing_message": pd.array(self.processing_message, dtype=object),
         }, index=self.index)
         return frame
 
@@ -222,6 +251,32 @@ class EntryResult:
         for listener in list(self._listeners):
             listener(self)
         return self
+
+    def wait(self, timeout: float = 60.0, poll: float = 0.5) -> EntryResult:
+        """Follow the status endpoint until no queued row is still waiting to be processed (or ``timeout`` s).
+
+        Fills ``processing`` (processed, errored, pending) and ``processing_message`` (why an entry was refused
+        while being processed, e.g. a single-entry journey turning a contact away); returns this result.
+        """
+        self._processing().wait(self, timeout=timeout, poll=poll)
+        for listener in list(self._listeners):
+            listener(self)
+        return self
+
+    def trace(self, journey: Any = None, *, follow: bool = False, timeout: float = 60.0, poll: float = 1.0,
+              since: Any = None) -> Any:
+        """Where the run's queued contacts went: a :class:`~sfmc_nb.journeys.JourneyTrace` (paths, counts, map).
+
+        ``journey`` defaults to the journey whose trigger carries the event key (the Published one); history is
+        read from just before the run. ``follow``, ``timeout``, ``poll``, ``since``: see :func:`sfmc_nb.trace`.
+        """
+        return self._processing().trace(self, journey, follow=follow, timeout=timeout, poll=poll, since=since)
+
+    def _processing(self) -> ProcessingHandle:
+        if self._processing_handle is None or self.dry_run:
+            raise RuntimeError("this result cannot follow processing (it was not made by a live run): use "
+                               "sfmc_nb.engine.Processing(connection).wait(result)")
+        return self._processing_handle
 
     def show(self) -> Any:
         """The ipywidgets panel (summary, errors, all rows, raw answers, retry and save)."""

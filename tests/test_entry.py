@@ -57,7 +57,7 @@ def test_enters_every_row_once_with_per_row_results(sandbox):
     assert_exactly_once(sandbox, df, res)
     frame = res.to_frame()
     assert list(frame.columns) == ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId",
-                                   "batch", "attempts"]
+                                   "batch", "attempts", "processing", "processing_message"]
     assert frame["eventInstanceId"].notna().all() and frame["requestId"].nunique() == 3
     assert sorted(frame["batch"].unique().tolist()) == [0, 1, 2]
     assert res.summary["queued"] == 250 and res.summary["batches"] == 3 and res.summary["requests"] == 3

@@ -17,6 +17,7 @@ Where things are:
 - ``throttle``: the shared pause and AIMD limit on batches in flight
 - ``journal``: the JSON-lines record a dead run resumes from
 - ``retry``: :class:`RunRetry`, what ``EntryResult.retry()`` runs
+- ``processing``: :class:`Processing`, what ``EntryResult.wait()`` and ``EntryResult.trace()`` run
 - ``progress``: typed progress events and the text reporter
 - ``context``, ``outcome``: the run's settings and shared state; what a worker reports for a batch
 """
@@ -26,8 +27,9 @@ from .columns import resolve_columns
 from .context import RunOptions
 from .journal import Journal, JournalState, replay
 from .preflight import preflight
+from .processing import Processing
 from .progress import ProgressEvent, ProgressKind, TextProgress
 from .retry import RunRetry
 
 __all__ = ["enter_journey", "ProgressEvent", "ProgressKind", "TextProgress", "preflight", "resolve_columns",
-           "RunRetry", "RunOptions", "Journal", "JournalState", "replay"]
+           "RunRetry", "Processing", "RunOptions", "Journal", "JournalState", "replay"]

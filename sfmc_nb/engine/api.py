@@ -25,6 +25,7 @@ from .columns import resolve_columns
 from .context import ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, JournalState, replay
 from .preflight import preflight
+from .processing import Processing
 from .reconcile import first_sent
 from .retry import RunRetry
 from .runner import Runner
@@ -66,6 +67,7 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     state, jrnl = _open_journal(journal, event_key, key, prepared, result) if journal is not None else (None, None)
     retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
     result.attach_retry(retry)
+    result.attach_processing(Processing(conn))
     runner = retry.runner(result)
     todo = prepared.sendable_positions if state is None else _resume(runner, state, started_at)
     try:

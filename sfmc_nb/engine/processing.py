@@ -1,0 +1,192 @@
+"""After entry: what became of each queued row (processed or errored), and where the contacts went.
+
+Batch entry only *queues* members; Marketing Cloud processes them later, and some are refused then (a
+single-entry journey turning a contact away a second time, a journey that is no longer published). Only the
+status endpoint tells (docs: "Batch status"). :class:`Processing` is what ``EntryResult.wait()`` and
+``EntryResult.trace()`` run; the engine attaches one to every live run.
+
+``wait`` asks by ``requestId``, one request per batch of up to 100 members (``$pageSize`` 100; more pages only
+if the service keeps pages smaller), and stops asking about a batch once none of its members is queued. It
+polls every ``poll`` seconds, the interval growing by half each time up to :data:`MAX_POLL`, for ``timeout``
+seconds at most; rows still queued then are ``pending``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .._rules import int_or_none, one_line
+from ..client import Connection
+from ..errors import SfmcError, ValidationError
+from ..journeys import JourneyGraph, JourneyTrace, journey_for_event
+from ..journeys import trace as trace_journey
+from ..results import EntryResult
+
+__all__ = ["Processing", "STATUS_PAGE_SIZE", "MAX_POLL", "MAX_WAIT"]
+
+STATUS_PAGE_SIZE = 100   # a whole batch in one answer (the documented default page is 50)
+MAX_PAGES = 20           # pages read for one batch at most
+MAX_POLL = 5.0           # seconds between two rounds at most
+MAX_WAIT = 3600.0        # the longest wait() allowed
+SINCE_SLACK = 5.0        # seconds before the run's first request that res.trace() reads history from
+REAL_TENANT_SLACK = 3600.0   # more on a real tenant, where the history's time zone is not certain
+_FINAL = ("processed", "errored")
+_MESSAGE_FIELDS = ("message", "errorMessage", "statusMessage", "error", "reason", "errors")
+
+Lookup = tuple[str, str]   # ("request_id" | "event_instance_id", value): one status query
+
+
+def _check(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not low <= value <= high:
+        raise ValidationError(f"{name} must be a number of seconds from {low:g} to {high:g}; got {value!r}")
+    return float(value)
+
+
+def _state(item: dict) -> str | None:
+    """``processed``, ``errored``, or None while queued. Unknown words end the wait as processed."""
+    text = str(item.get("status") or item.get("type") or "").strip().lower()
+    if not text or "queue" in text or "pending" in text:
+        return None
+    if "error" in text or "fail" in text or "reject" in text:
+        return "errored"
+    return "processed"
+
+
+def _message(item: dict) -> str | None:
+    """The reason the service gives on an item (its field name is not documented: the usual ones are tried)."""
+    for name in _MESSAGE_FIELDS:
+        value = item.get(name)
+        if isinstance(value, list):
+            value = "; ".join(str(v.get("message", v)) if isinstance(v, dict) else str(v) for v in value)
+        if isinstance(value, str) and value.strip():
+            return one_line(value)
+    status = str(item.get("status") or "").strip()
+    return f"status {status!r}" if status and status.lower() not in _FINAL else None
+
+
+class Processing:
+    """Follows processing and traces contacts for the results of one connection's runs."""
+
+    def __init__(self, conn: Connection, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.conn = conn
+        self._clock, self._sleep = clock, sleep
+        self._journeys: dict[str, JourneyGraph] = {}   # event key -> the definition of the journey it feeds
+
+    # -- wait ---------------------------------------------------------------------------------------------
+
+    def wait(self, result: EntryResult, *, timeout: float = 60.0, poll: float = 0.5) -> None:
+        """Fill ``result.processing`` for every queued row not yet processed or errored."""
+        timeout = _check("timeout", timeout, 0, MAX_WAIT)
+        poll = _check("poll", poll, 0.01, MAX_POLL)
+        open_ = self._lookups(result)
+        deadline, delay = self._clock() + timeout, poll
+        problems: dict[Lookup, str] = {}
+        try:
+            while open_:
+                for lookup in list(open_):
+                    try:
+                        items = self._items(lookup)
+                    except SfmcError as exc:
+                        problems[lookup] = f"the status endpoint failed: {one_line(str(exc), 200)}"
+                        continue
+                    problems.pop(lookup, None)
+                    if self._apply(result, open_[lookup], items):
+                        del open_[lookup]
+                remaining = deadline - self._clock()
+                if not open_ or remaining <= 0:
+                    break
+                self._sleep(min(delay, remaining))
+                delay = min(delay * 1.5, MAX_POLL)
+        finally:
+            for lookup, positions in open_.items():
+                why = problems.get(lookup) or f"still queued after {timeout:g} s: call .wait() again later"
+                for pos in positions:
+                    if result.processing[pos] not in _FINAL:
+                        result.processing[pos], result.processing_message[pos] = "pending", why
+
+    def _lookups(self, result: EntryResult) -> dict[Lookup, list[int]]:
+        """The status queries to make, each with its rows: one per request id, one per row queued without one."""
+        open_: dict[Lookup, list[int]] = {}
+        for pos, status in enumerate(result.status):
+            if status != "queued" or result.processing[pos] in _FINAL:
+                continue
+            rid, eid = result.request_id[pos], result.event_instance_id[pos]
+            if rid:
+                open_.setdefault(("request_id", str(rid)), []).append(pos)
+            elif eid:
+                open_.setdefault(("event_instance_id", str(eid)), []).append(pos)
+            else:
+                result.processing[pos] = "pending"
+                result.processing_message[pos] = "neither requestId nor eventInstanceId is known to look it up"
+        return open_
+
+    def _items(self, lookup: Lookup) -> list[dict]:
+        """Every status item of one query; pages are read until ``count`` items (or a short page) came."""
+        name, value = lookup
+        items: list[dict] = []
+        for page in range(1, MAX_PAGES + 1):
+            data = self.conn.batch_status_page(page=page, page_size=STATUS_PAGE_SIZE, **{name: value})
+            got = [i for i in data.get("items") or [] if isinstance(i, dict)]
+            items.extend(got)
+            count = int_or_none(data.get("count"))
+            size = int_or_none(data.get("pageSize")) or STATUS_PAGE_SIZE
+            if not got or (count is not None and len(items) >= count) or (count is None and len(got) < size):
+                break
+        return items
+
+    @staticmethod
+    def _apply(result: EntryResult, positions: Sequence[int], items: list[dict]) -> bool:
+        """Write what the items say into the rows (matched by eventInstanceId, else by contact key); True when
+        every row is processed or errored."""
+        by_eid = {str(i["eventInstanceId"]): i for i in items if i.get("eventInstanceId")}
+        spare = [i for i in items if not i.get("eventInstanceId")]
+        done = True
+        for pos in positions:
+            item = by_eid.get(str(result.event_instance_id[pos] or ""))
+            if item is None:
+                key = result.contact_keys[pos]
+                item = next((i for i in spare if i.get("contactKey") == key), None)
+                if item is not None:
+                    spare.remove(item)
+            state = _state(item) if item is not None else None
+            if state is None:
+                done = False
+                continue
+            result.processing[pos] = state
+            result.processing_message[pos] = _message(item) if item is not None else None
+        return done
+
+    # -- trace --------------------------------------------------------------------------------------------
+
+    def trace(self, result: EntryResult, journey: Any = None, *, follow: bool = False, timeout: float = 60.0,
+              poll: float = 1.0, since: Any = None) -> JourneyTrace:
+        """Trace the run's queued contacts through ``journey`` (default: the one the event key feeds)."""
+        positions = [p for p, s in enumerate(result.status) if s == "queued"]
+        keys = list(dict.fromkeys(str(result.contact_keys[p]) for p in positions))
+        if not keys:
+            raise ValidationError("no row of this run is queued: there is nothing to trace")
+        if journey is None:
+            journey = self._journeys.get(result.event_key)
+            if journey is None:
+                found = journey_for_event(self.conn, result.event_key)
+                journey = JourneyGraph.from_definition(self.conn.journey(found.id or found.key, found.version).raw)
+                self._journeys[result.event_key] = journey
+        if since is None:
+            since = self._run_start(result, positions)
+        return trace_journey(journey, keys, connection=self.conn, since=since, follow=follow, timeout=timeout,
+                             poll=poll)
+
+    def _run_start(self, result: EntryResult, positions: Sequence[int]) -> datetime | None:
+        """Just before the run's first request, on the server's clock (entries of earlier runs left out)."""
+        sent = [t for t in (result.sent_at[p] for p in positions) if t is not None]
+        if not sent:
+            return None
+        slack = SINCE_SLACK if getattr(self.conn, "is_sandbox", False) else REAL_TENANT_SLACK
+        moment = min(sent) + (self.conn.server_clock_offset or 0.0) - slack
+        return datetime.fromtimestamp(moment, tz=timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
