@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import accessor, errors, results, sandbox  # noqa: F401 - importing accessor registers df.sfmc
+from . import accessor, errors, journeys, results, sandbox  # noqa: F401 - importing accessor registers df.sfmc
 from ._version import __version__
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
 from .engine import ProgressEvent, ProgressKind, TextProgress, enter_journey
@@ -57,7 +57,13 @@ def _result_panel(result: EntryResult) -> Any:
     return importlib.import_module(f"{__name__}.widgets").ResultPanel(result)
 
 
+def _live_journey_map(trace: JourneyTrace) -> Any:
+    """``trace(..., follow=True)``: the map redrawn live in a kernel (None elsewhere); widgets imported only now."""
+    return importlib.import_module(f"{__name__}.widgets").live_map(trace)
+
+
 results.set_panel_factory(_result_panel)
+journeys.set_live_view(_live_journey_map)
 
 
 def load_ipython_extension(ipython: Any) -> None:  # pragma: no cover - exercised through %load_ext in tests

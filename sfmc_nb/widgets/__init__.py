@@ -8,15 +8,18 @@ result puts one page of rows into the browser, never the whole table.
   rows/Raw tabs, Retry and Save CSV buttons), with its :class:`Pager`.
 - :class:`LiveProgress` (``_progress``) - the engine's ``progress=`` callback: a progress bar in a live
   kernel, a few text lines elsewhere (nbconvert, nbval, terminals).
+- :class:`LiveJourneyMap` (``_map``) - the journey map redrawn while a followed trace's contacts move
+  (``sfmc_nb.trace(..., follow=True)``; :func:`live_map` is the view ``sfmc_nb`` registers for it).
 - :func:`frame_html`, :func:`journeys_html`, :class:`Table` - readable, escaped, bounded HTML tables for the
   exploration magics, from :mod:`sfmc_nb._html` (the one table renderer).
 """
 
 from .._html import Table, as_frame, frame_html, journeys_html
+from ._map import LiveJourneyMap, live_map
 from ._panel import TAB_TITLES, Pager, ResultPanel
 from ._progress import LiveProgress, ProgressView, in_live_kernel
 
 __all__ = [
     "ResultPanel", "Pager", "LiveProgress", "ProgressView", "frame_html", "journeys_html", "as_frame", "Table",
-    "in_live_kernel", "TAB_TITLES",
+    "in_live_kernel", "TAB_TITLES", "LiveJourneyMap", "live_map",
 ]

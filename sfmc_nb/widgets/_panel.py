@@ -25,7 +25,9 @@ __all__ = ["Pager", "ResultPanel", "TAB_TITLES"]
 TAB_TITLES = ("Summary", "Errors", "All rows", "Raw")
 RAW_ANSWERS = 3             # answers shown in the Raw tab
 RAW_CHARS = 30_000          # and at most this many characters of them
-ERROR_COLUMNS = ["contactKey", "status", "errorcode", "message", "batch", "attempts", "requestId"]
+ERROR_COLUMNS = ["contactKey", "status", "errorcode", "message", "processing", "processing_message", "batch",
+                 "attempts", "requestId"]
+PROCESSING_COLOURS = {"processed": STATUS_COLOURS["queued"], "errored": ALERT_COLOUR, "pending": WARN_COLOUR}
 
 
 class Pager(widgets.VBox):
@@ -153,7 +155,7 @@ class ResultPanel(widgets.VBox):
         warn = "".join(f'<div class="sfmc-note" style="color:{WARN_COLOUR}">⚠ {html.escape(str(w))}</div>'
                        for w in r.warnings[:5])
         return (STYLE + f'<div class="sfmc-title">{kind} into <code>{html.escape(str(r.event_key))}</code>{flags}</div>'
-                f'<div class="sfmc-badges">{_badges(r.counts)}</div>'
+                f'<div class="sfmc-badges">{_badges(r.counts)}</div>{_processing_line(r.processing_counts)}'
                 f'<div class="sfmc-meta">{" · ".join(meta)}</div>{warn}')
 
     def summary_table_html(self) -> str:
@@ -188,7 +190,7 @@ class ResultPanel(widgets.VBox):
         self.header.value = self.header_html()
         self.summary_html.value = self.summary_table_html()
         self.batches_pager.set_frame(r.batches)
-        self.errors_pager.set_frame(frame[frame["status"] != "queued"])
+        self.errors_pager.set_frame(frame[(frame["status"] != "queued") | (frame["processing"] == "errored")])
         self.rows_pager.set_frame(frame)
         self.raw_html.value = self.raw_text()
         n = self.retryable()
@@ -263,6 +265,15 @@ def _refresher(panel: ResultPanel):
             live.refresh()
 
     return _changed
+
+
+def _processing_line(counts: Mapping[str, int]) -> str:
+    """What ``wait()`` found of the queued rows (nothing before a wait): processed, errored, pending."""
+    if not any(counts.values()):
+        return ""
+    parts = [f'<span class="sfmc-processing-{s}" style="color:{PROCESSING_COLOURS[s] if n else "#9a9a9a"};'
+             f'font-weight:{600 if n and s != "processed" else 400}">{n:,} {s}</span>' for s, n in counts.items()]
+    return f'<div class="sfmc-processing sfmc-note">processing: {" · ".join(parts)}</div>'
 
 
 def _badges(counts: Mapping[str, int]) -> str:

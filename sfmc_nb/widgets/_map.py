@@ -1,0 +1,71 @@
+"""The live journey map: a followed trace redrawn in place while its contacts move (``trace(..., follow=True)``).
+
+In a live kernel the map is an ``ipywidgets.HTML`` under a status line, updated at every reading of the history.
+The display also carries the trace's plain HTML, and is updated once more when the follow ends, so a static
+export (nbconvert, GitHub) shows the final map where JupyterLab showed the live one.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from .._rules import plural
+from ._format import seconds_text
+from ._progress import in_live_kernel
+
+__all__ = ["LiveJourneyMap", "live_map"]
+
+
+class LiveJourneyMap(widgets.VBox):
+    """A status line (``sfmc-follow-status``) over the trace's map and paths (``sfmc-live-map``)."""
+
+    def __init__(self, trace: Any):
+        self.trace = trace
+        self.following = True
+        self.status = widgets.HTML().add_class("sfmc-follow-status")
+        self.map = widgets.HTML().add_class("sfmc-live-map")
+        super().__init__([self.status, self.map])
+        self.add_class("sfmc-live-journey")
+        self._handle: Any = None
+        self.update(trace, following=True, elapsed=0.0)
+
+    def __repr__(self) -> str:   # nbval compares this text: stable, no timings
+        return "sfmc live journey map"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        return {**(bundle or {}), "text/html": self.trace._repr_html_(), "text/plain": repr(self)}
+
+    def status_text(self, elapsed: float) -> str:
+        states = self.trace.states
+        still = int((~states.isin(["waiting", "ended"])).sum())
+        head = "following" if self.following else "followed"
+        return (f"{head} {plural(len(states), 'contact')} for {seconds_text(elapsed)} s: "
+                f"{int((states == 'waiting').sum()):,} waiting, {int((states == 'ended').sum()):,} at an end, "
+                f"{still:,} moving or not in the history yet")
+
+    def update(self, trace: Any, *, following: bool, elapsed: float) -> None:
+        """Redraw from ``trace``; the last update (``following=False``) also refreshes the static copy."""
+        self.trace, self.following = trace, following
+        self.status.value = f'<span class="sfmc-note">{html.escape(self.status_text(elapsed))}</span>'
+        self.map.value = trace._repr_html_()
+        if not following and self._handle is not None:
+            self._handle.update(self)
+
+    def show(self) -> LiveJourneyMap:
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
+        return self
+
+
+def live_map(trace: Any) -> LiveJourneyMap | None:
+    """The registered live view of :func:`sfmc_nb.trace` (``follow=True``): shown now in a live kernel, else None."""
+    if not in_live_kernel():
+        return None
+    return LiveJourneyMap(trace).show()
