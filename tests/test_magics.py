@@ -123,11 +123,11 @@ def test_unload_removes_exactly_what_load_registered_and_reload_works(shell):
     shell.run_line_magic("load_ext", "sfmc_nb")
     added = {kind: set(table) - set(before_magics[kind]) for kind, table in _magic_tables(shell).items()}
     assert added["line"] == {"sfmc_auth", "journey_enter", "sfmc_journeys", "sfmc_journey", "sfmc_membership",
-                             "sfmc_exit", "sfmc_batch_status"}
+                             "sfmc_exit", "sfmc_batch_status", "sfmc_trace"}
     assert added["cell"] == {"journey_enter"}
     sfmc_nb.load_ipython_extension(shell)  # a second load keeps one of everything
     assert sum(isinstance(c, SfmcMagics) for c in shell.configurables) == 1
-    assert len(shell.configurables) == len(before_configurables) + 4  # the settings and three magics classes
+    assert len(shell.configurables) == len(before_configurables) + 5  # the settings and four magics classes
 
     shell.run_line_magic("unload_ext", "sfmc_nb")
     assert _magic_tables(shell) == before_magics

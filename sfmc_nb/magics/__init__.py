@@ -18,6 +18,8 @@ magic                          returns
 ``%sfmc_exit``                 a DataFrame of per-contact problems (empty: all accepted) or, with
                                ``--status``, of exit statuses
 ``%sfmc_batch_status ID``      a DataFrame of the status items of one batch
+``%sfmc_trace J KEY ...``      a :class:`~sfmc_nb.journeys.JourneyTrace` (the journey map, paths, counts);
+                               ``--from res`` traces an entry result's queued contacts
 =============================  =======================================================================
 
 Defaults are traits of :class:`SfmcMagics`: ``%config SfmcMagics.concurrency = 4``.
@@ -28,10 +30,10 @@ Errors: a mistake on the magic line (unknown flag, missing column, unknown DataF
 its traceback when it is off. Nothing shown or returned carries the client secret or a token.
 
 Where things are: ``auth.py`` (``%sfmc_auth``), ``entry.py`` (``%%journey_enter``), ``explore.py`` (the
-exploration magics), each magic with its argument parser; ``_config.py`` (the ``SfmcMagics`` traits all of
-them read), ``_parsing.py`` (the parser class), ``_errors.py`` (one-line errors, secret scrubbing),
-``_cells.py`` (the cell body), ``_display.py`` (the cards). A new magic goes into the class of its topic (or a
-new class listed in :data:`MAGIC_CLASSES`); loading and unloading follow from that list.
+exploration magics), ``trace.py`` (``%sfmc_trace``), each magic with its argument parser; ``_config.py``
+(the ``SfmcMagics`` traits all of them read), ``_parsing.py`` (the parser class), ``_errors.py`` (one-line
+errors, secret scrubbing), ``_cells.py`` (the cell body), ``_display.py`` (the cards). A new magic goes into the
+class of its topic (or a new class listed in :data:`MAGIC_CLASSES`); loading and unloading follow from that list.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ from ._display import AuthStatus, JourneyInfo
 from .auth import AuthMagics
 from .entry import EntryMagics
 from .explore import ExploreMagics
+from .trace import TraceMagics
 
 __all__ = ["SfmcMagics", "AuthStatus", "JourneyInfo", "AuthMagics", "EntryMagics", "ExploreMagics",
-           "MAGIC_CLASSES", "load_ipython_extension", "unload_ipython_extension"]
+           "TraceMagics", "MAGIC_CLASSES", "load_ipython_extension", "unload_ipython_extension"]
 
-MAGIC_CLASSES = (AuthMagics, EntryMagics, ExploreMagics)
+MAGIC_CLASSES = (AuthMagics, EntryMagics, ExploreMagics, TraceMagics)
 """Every magics class ``%load_ext sfmc_nb`` registers (and ``%unload_ext`` removes)."""
 
 

@@ -27,6 +27,8 @@ from ._parsing import MagicParser
 
 __all__ = ["EntryMagics"]
 
+WAIT_SECONDS = 60.0
+
 
 _ENTER_EXAMPLES = """\
 examples:
@@ -56,6 +58,8 @@ def _enter_parser() -> MagicParser:
     p.add_argument("--concurrency", type=int, help="batches in flight (default: SfmcMagics.concurrency)")
     p.add_argument("--no-validate", action="store_true", help="skip the journey and schema checks")
     p.add_argument("--journal", help="JSON-lines journal file (resume a run that died)")
+    p.add_argument("--wait", nargs="?", type=float, const=WAIT_SECONDS, metavar="SECONDS",
+                   help=f"then follow processing for up to SECONDS (default {WAIT_SECONDS:g}): processed or errored")
     return p
 
 
@@ -100,6 +104,8 @@ class EntryMagics(SfmcMagicsBase):
                                       concurrency=concurrency, dry_run=args.dry_run,
                                       validate=self.settings.validate and not args.no_validate,
                                       journal=self._journal(args), progress=self._progress())
+        if args.wait is not None and not result.dry_run:
+            result.wait(timeout=args.wait)
         self.settings.last_result = result
         if var is not None:
             self.shell.user_ns[var] = result

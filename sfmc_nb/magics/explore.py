@@ -2,7 +2,8 @@
 
 ``%sfmc_journeys``, ``%sfmc_journey``, ``%sfmc_membership``, ``%sfmc_exit`` and ``%sfmc_batch_status`` each
 call one :class:`~sfmc_nb.client.Connection` method and return the ``to_frame()`` of the model it answers (or
-a :class:`JourneyInfo`), so a Python user calling the same method gets the same table.
+a :class:`JourneyInfo`), so a Python user calling the same method gets the same table. ``%sfmc_journey`` also
+draws the journey's map (:class:`~sfmc_nb.journeys.JourneyGraph`) under its card.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from IPython.core.magic import line_magic, magics_class
 from .._rules import default_contact_key, one_line, plural
 from ..client import entry_fields_frame
 from ..errors import ApiError
+from ..journeys import JourneyGraph
 from ._base import SfmcMagicsBase
 from ._display import JourneyInfo
 from ._errors import MAX_ERROR_CHARS, guard, listed
@@ -110,6 +112,7 @@ class ExploreMagics(SfmcMagicsBase):
             problems.append("the journey has no API entry event")
         info["entryFields"] = entry_fields_frame(schemas)
         info["problems"] = problems
+        info.graph = JourneyGraph.from_definition(j.raw)
         return info
 
     @line_magic("sfmc_membership")
@@ -182,10 +185,25 @@ class ExploreMagics(SfmcMagicsBase):
 # --------------------------------------------------------------------------- the journey card
 
 
-def _journey_info(j: Any) -> JourneyInfo:
+class JourneyMapInfo(JourneyInfo):
+    """The ``%sfmc_journey`` card with the journey's map under it; ``.graph`` is the
+    :class:`~sfmc_nb.journeys.JourneyGraph` (None when the answer carried no definition)."""
+
+    graph: JourneyGraph | None = None
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text + "\n" + repr(self.graph) if self.graph is not None and len(self.graph) else text
+
+    def _repr_html_(self) -> str:
+        card = super()._repr_html_()
+        return card + self.graph._repr_html_() if self.graph is not None and len(self.graph) else card
+
+
+def _journey_info(j: Any) -> JourneyMapInfo:
     """The summary part of the ``%sfmc_journey`` card (``Connection.journey()``)."""
     stats = j.stats or {}
-    return JourneyInfo(name=j.name, key=j.key, id=j.id, version=j.version, status=j.status,
+    return JourneyMapInfo(name=j.name, key=j.key, id=j.id, version=j.version, status=j.status,
                        entryMode=j.entry_mode, eventKeys=list(j.event_keys),
                        currentPopulation=stats.get("currentPopulation"),
                        cumulativePopulation=stats.get("cumulativePopulation"))
