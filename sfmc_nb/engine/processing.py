@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from .._rules import int_or_none, one_line
@@ -32,8 +32,8 @@ STATUS_PAGE_SIZE = 100   # a whole batch in one answer (the documented default p
 MAX_PAGES = 20           # pages read for one batch at most
 MAX_POLL = 5.0           # seconds between two rounds at most
 MAX_WAIT = 3600.0        # the longest wait() allowed
-SINCE_SLACK = 5.0        # seconds before the run's first request that res.trace() reads history from
-REAL_TENANT_SLACK = 3600.0   # more on a real tenant, where the history's time zone is not certain
+SANDBOX_SLACK = 0.001    # seconds before the run's first request that res.trace() reads history from
+REAL_TENANT_SLACK = 3600.0   # the same on a real tenant, whose history dates' time zone is not certain
 _FINAL = ("processed", "errored")
 _MESSAGE_FIELDS = ("message", "errorMessage", "statusMessage", "error", "reason", "errors")
 
@@ -183,10 +183,14 @@ class Processing:
                              poll=poll)
 
     def _run_start(self, result: EntryResult, positions: Sequence[int]) -> datetime | None:
-        """Just before the run's first request, on the server's clock (entries of earlier runs left out)."""
+        """Just before the run's first request (so an earlier run's steps are left out): a moment ago on the
+        sandbox, which shares this machine's clock; an hour earlier on a real tenant, whose clock is only known
+        to the second and whose history's time zone is not certain."""
         sent = [t for t in (result.sent_at[p] for p in positions) if t is not None]
         if not sent:
             return None
-        slack = SINCE_SLACK if getattr(self.conn, "is_sandbox", False) else REAL_TENANT_SLACK
-        moment = min(sent) + (self.conn.server_clock_offset or 0.0) - slack
-        return datetime.fromtimestamp(moment, tz=timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
+        if getattr(self.conn, "is_sandbox", False):
+            moment = min(sent) - SANDBOX_SLACK
+        else:
+            moment = min(sent) + (self.conn.server_clock_offset or 0.0) - REAL_TENANT_SLACK
+        return datetime.fromtimestamp(moment, tz=timezone.utc)
