@@ -104,8 +104,8 @@ def test_token_shape_catches_sandbox_tokens():
 # --------------------------------------------------------------------------- stored form
 
 
-def test_there_are_five_numbered_notebooks():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_"], NOTEBOOKS
+def test_there_are_six_numbered_notebooks():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01_", "02_", "03_", "04_", "05_", "06_"], NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -156,6 +156,23 @@ def test_notebook_runs_on_the_sandbox(path, tmp_path):
     seconds = time.monotonic() - started
     assert not output_problems(nb), output_problems(nb)
     assert seconds < NOTEBOOK_BUDGET, f"{path.name} took {seconds:.1f} s"
+
+
+def test_a_static_export_of_the_journey_test_notebook_shows_the_maps(tmp_path):
+    """``jupyter nbconvert --to html --execute``: the journey map and the followed trace's final map are plain
+    SVG in the page (no widget needed), and the page leaks nothing."""
+    source = ROOT / "notebooks" / "06_test_a_journey.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+                           f"--ExecutePreprocessor.timeout={CELL_TIMEOUT}", "--output-dir", str(tmp_path), str(source)],
+                          capture_output=True, text=True, timeout=300, cwd=source.parent, env=_kernel_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = (tmp_path / "06_test_a_journey.html").read_text(encoding="utf-8")
+    maps = re.findall(r"<svg[^>]*aria-label=\"([^\"]*)\"", page)
+    assert len(maps) == 5 and all(m.startswith("Journey map: Welcome Journey") for m in maps), maps
+    follow = page[page.index("follow</span>"):]
+    follow = follow[:follow.index("jp-InputArea-prompt")]       # the followed trace's cell output, up to the next cell
+    assert "<svg" in follow and "followed 12 contacts" in follow
+    assert not _leaks(page), _leaks(page)
 
 
 # --------------------------------------------------------------------------- run in a fresh Binder-like env

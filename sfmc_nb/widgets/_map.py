@@ -1,8 +1,8 @@
 """The live journey map: a followed trace redrawn in place while its contacts move (``trace(..., follow=True)``).
 
 In a live kernel the map is an ``ipywidgets.HTML`` under a status line, updated at every reading of the history.
-The display also carries the trace's plain HTML, and is updated once more when the follow ends, so a static
-export (nbconvert, GitHub) shows the final map where JupyterLab showed the live one.
+When the follow ends, the display is replaced by the same view as plain HTML (status line, map, paths), so a
+static export (nbconvert, GitHub), which cannot draw widgets offline, shows the final map too.
 """
 
 from __future__ import annotations
@@ -50,12 +50,18 @@ class LiveJourneyMap(widgets.VBox):
                 f"{still:,} moving or not in the history yet")
 
     def update(self, trace: Any, *, following: bool, elapsed: float) -> None:
-        """Redraw from ``trace``; the last update (``following=False``) also refreshes the static copy."""
+        """Redraw from ``trace``. The last update (``following=False``) replaces the displayed widget with the
+        same view as plain HTML, which static exports show too (they cannot draw a widget offline)."""
         self.trace, self.following = trace, following
         self.status.value = f'<span class="sfmc-note">{html.escape(self.status_text(elapsed))}</span>'
         self.map.value = trace._repr_html_()
         if not following and self._handle is not None:
-            self._handle.update(self)
+            self._handle.update(self.static_bundle(), raw=True)
+
+    def static_bundle(self) -> dict[str, str]:
+        """What the display shows once the follow has ended: the status line and the trace, no widget."""
+        return {"text/html": f'<div class="sfmc-live-journey">{self.status.value}{self.map.value}</div>',
+                "text/plain": repr(self.trace)}
 
     def show(self) -> LiveJourneyMap:
         from IPython.display import display
