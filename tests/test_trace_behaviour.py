@@ -291,6 +291,9 @@ def test_the_live_map_widget_redraws_and_keeps_a_static_copy(sb, conn):
     assert "VIP offer" in view.map.value and "followed 1 contact for 1.5 s" in view.status.value
     bundle = view._repr_mimebundle_()
     assert "<svg" in bundle["text/html"] and bundle["text/plain"] == "sfmc live journey map"
+    static = view.static_bundle()             # what replaces the widget when the follow ends
+    assert "<svg" in static["text/html"] and "followed 1 contact" in static["text/html"]
+    assert static["text/plain"].startswith("JourneyTrace: 1 contact traced")
 
 
 # ---- %sfmc_trace ----------------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ class JourneyGraph:
     def _repr_html_(self) -> str:
         head = f"{self.title}: {plural(len(self), 'activity', 'activities')}"
         return (f'<div class="sfmc-journey-map"><div style="font-weight:600;margin:2px 0 6px">'
-                f"{html.escape(head)}</div>{self.svg()}</div>")
+                f'{html.escape(head)}</div><div style="overflow-x:auto;max-width:100%">{self.svg()}</div></div>')
 
     def __repr__(self) -> str:
         lines = [f"JourneyGraph {self.title}: {plural(len(self), 'activity', 'activities')}",

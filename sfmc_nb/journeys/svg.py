@@ -3,8 +3,9 @@
 Columns are the distance from the entry (the trigger first), rows are branches: an activity's first branch
 stays on its row, each further branch opens a new row below. Boxes carry a count (contacts that reached the
 activity) and the traced contacts' boxes and edges are drawn in the path colour. The output is plain SVG with
-presentation attributes only (no script, no stylesheet, no ids), so it shows the same in JupyterLab, nbconvert
-HTML and GitHub, and the same input always gives the same text.
+presentation attributes only (no script, no stylesheet, no ids; one inline ``max-width:none`` keeps notebooks
+from shrinking it), so it shows the same in JupyterLab, nbconvert HTML and GitHub, and the same input always
+gives the same text.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
     height = TOP + MARGIN + max(r for _, r in cells.values()) * (BOX_H + ROW_GAP) + BOX_H
     label = title or f"Journey map: {graph.title}"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" font-family="{_esc(FONT)}" role="img" aria-label="{_esc(label)}">',
+           f'viewBox="0 0 {width} {height}" font-family="{_esc(FONT)}" role="img" aria-label="{_esc(label)}" '
+           'style="max-width:none">',       # drawn at its size (notebooks shrink images to fit): scroll instead
            f"<title>{_esc(label)}</title>",
            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
     lit_edges = {(str(s), str(t)) for s, t in highlight_edges}

@@ -33,6 +33,9 @@ HISTORY_DAYS = 30
 """How long Marketing Cloud keeps journey history."""
 ARROW = " → "
 _SHOWN = 50                 # paths listed in the text summary
+_PATH_CHARS = 600           # a path is shown whole in the HTML table (up to this many characters)
+_WHOLE_PATHS = ("<style>.sfmc-journey-trace table.sfmc-table td{max-width:none;text-align:left}"
+                ".sfmc-journey-trace table.sfmc-table th{text-align:left}</style>")
 
 
 class Step(NamedTuple):
@@ -262,7 +265,8 @@ class JourneyTrace:
                 f"{html.escape(self.summary())}</div>{notes}"
                 f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
                 f'<div class="sfmc-note">{html.escape(note)}</div>'
-                + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False, empty="no contacts")
+                + _WHOLE_PATHS + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False,
+                                            max_colwidth=_PATH_CHARS, empty="no contacts")
                 + "</div>")
 
     def __repr__(self) -> str:

@@ -43,11 +43,11 @@ class LiveJourneyMap(widgets.VBox):
 
     def status_text(self, elapsed: float) -> str:
         states = self.trace.states
-        still = int((~states.isin(["waiting", "ended"])).sum())
+        waiting = int((states == "waiting").sum())
+        ended = int(states.isin(["ended", "may have ended"]).sum())
         head = "following" if self.following else "followed"
-        return (f"{head} {plural(len(states), 'contact')} for {seconds_text(elapsed)} s: "
-                f"{int((states == 'waiting').sum()):,} waiting, {int((states == 'ended').sum()):,} at an end, "
-                f"{still:,} moving or not in the history yet")
+        return (f"{head} {plural(len(states), 'contact')} for {seconds_text(elapsed)} s: {waiting:,} waiting, "
+                f"{ended:,} at an end, {len(states) - waiting - ended:,} moving or not in the history yet")
 
     def update(self, trace: Any, *, following: bool, elapsed: float) -> None:
         """Redraw from ``trace``. The last update (``following=False``) replaces the displayed widget with the
