@@ -1,4 +1,4 @@
-"""The result panel in real JupyterLab, driven in headless Debian Chromium by Playwright.
+"""The result panel and the journey map in real JupyterLab, driven in headless Debian Chromium by Playwright.
 
 Scenario (deterministic, no timing luck): the notebook logs in to the sandbox and enters 250 contacts, 5 of
 them with a bad email (the sandbox refuses them per member -> ``not_queued``), one batch at a time. The
@@ -7,6 +7,9 @@ rows); the notebook's progress callback switches the faults off once batch 1 is 
 through and a retry can succeed. Expected before retry: 145 queued, 5 not queued, 100 failed. Pressing
 "Retry failed rows" resends the 105 rows: the 100 failed ones queue, the bad emails stay not queued, so the
 header must change to 245 queued, 0 failed, 5 not queued - without re-running the cell.
+
+The workshop notebook 6 ("Test a journey before launch") runs as written: its followed trace must draw the
+journey map (an SVG) with every test contact's path, and a screenshot of it is saved.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -291,3 +295,47 @@ def test_result_panel_in_jupyterlab(lab):
             browser.close()
     print(f"\nbrowser test wall time: {time.monotonic() - started:.1f} s")
 
+
+
+JOURNEY_NOTEBOOK = REPO / "notebooks" / "06_test_a_journey.ipynb"
+
+
+def test_journey_test_notebook_draws_the_live_map(lab):
+    """Notebook 6 in JupyterLab: Run All, then the followed trace's map (an SVG) must show with every test
+    contact's path; a screenshot of it is saved in tests/e2e/artifacts/."""
+    import nbformat
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(JOURNEY_NOTEBOOK, lab["root"] / JOURNEY_NOTEBOOK.name)
+    cells = len(nbformat.read(JOURNEY_NOTEBOOK, as_version=4).cells)
+    url = f"http://127.0.0.1:{lab['port']}/lab/tree/{JOURNEY_NOTEBOOK.name}?token={lab['token']}"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 3300, "height": 1400})   # the whole map, unscrolled
+            page.set_default_timeout(STEP_TIMEOUT)
+            page.goto(url, timeout=60_000)
+            expect(page.locator(".jp-Notebook .jp-Cell")).to_have_count(cells, timeout=60_000)
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)
+            _run_all_cells(page, expect)
+
+            live = page.locator(".sfmc-live-journey").first
+            try:
+                expect(live.locator("svg").first).to_be_visible(timeout=PANEL_TIMEOUT)
+            except AssertionError:
+                outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+                pytest.fail("the live journey map did not appear; notebook outputs:\n" + "\n---\n".join(outputs))
+            expect(live).to_contain_text("followed 12 contacts", timeout=60_000)
+            for text in ("Reminder B", "VIP offer", "T-01", "T-12"):
+                expect(live).to_contain_text(text)
+            expect(page.locator(".jp-OutputArea-output", has_text="logged out of")).to_have_count(1, timeout=60_000)
+            errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                                  has_text="Traceback")
+            assert errors.count() == 0, errors.all_inner_texts()
+            live.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            live.screenshot(path=str(ARTIFACTS / "lab-journey-map.png"))
+            page.screenshot(path=str(ARTIFACTS / "lab-journey-page.png"), full_page=True)
+        finally:
+            browser.close()
