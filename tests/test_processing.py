@@ -181,3 +181,16 @@ def test_journey_enter_wait_follows_processing(sb, conn, shell):
         shell.run_cell_magic("journey_enter", f"res4 --event {sb.event_key} --wait=-5", body)
     with pytest.raises(UsageError, match="--wait"):
         shell.run_cell_magic("journey_enter", f"res4 --event {sb.event_key} --wait=soon", body)
+
+
+def test_ctrl_c_ends_the_wait_and_says_so(sb, conn):
+    sb.configure(process_delay=600)
+    res = sfmc_nb.enter_journey(people(2), sb.event_key, data="all", connection=conn)
+
+    def stop(seconds):
+        raise KeyboardInterrupt
+
+    Processing(conn, sleep=stop).wait(res, timeout=10, poll=0.05)     # returns: Ctrl-C ends the wait only
+    frame = res.to_frame()
+    assert (frame["processing"] == "pending").all()
+    assert frame["processing_message"].str.startswith("the wait was interrupted").all()

@@ -369,3 +369,36 @@ def test_a_trace_of_100_contacts_costs_three_requests_and_res_trace_four(sb, con
     with capsys.disabled():
         print(f"\nrequests for a trace of 100 contacts: res.trace() {len(by_result)}, "
               "trace(journey, keys) 3, again 1")
+
+
+def test_ctrl_c_ends_a_follow_and_returns_the_last_trace(sb, conn):
+    res = enter(sb, conn, ["vip-flag"])
+    graph = res.trace().graph
+    readings = []
+
+    def fetch():
+        readings.append(1)
+        return trace(graph, ["vip-flag", "never-entered"], connection=conn)
+
+    def stop(seconds):
+        raise KeyboardInterrupt
+
+    tr = follow_module.follow_trace(fetch, timeout=30, poll=0.05, sleep=stop)
+    assert len(readings) == 1 and tr.states["vip-flag"] == "waiting"
+    assert any(n.startswith("stopped (interrupted): 1 contact may still be moving") for n in tr.notes)
+
+
+def test_rows_of_other_versions_of_the_journey_are_kept_and_said():
+    rows = [{"DefinitionId": "v2", "DefinitionName": "Welcome", "ContactKey": "a"},
+            {"DefinitionId": "v1", "DefinitionName": "Welcome", "ContactKey": "a"},
+            {"DefinitionId": "x9", "DefinitionName": "Another journey", "ContactKey": "a"},
+            {"DefinitionId": "", "ContactKey": "a"}]
+    kept = trace_module._of_journey(rows, "v2", "Welcome")
+    assert kept == [rows[0], rows[1], rows[3]]
+    from sfmc_nb.journeys import JourneyGraph
+
+    graph = JourneyGraph.from_definition({"id": "v2", "name": "Welcome", "definitionId": "shared"})
+    assert trace_module._definition_ids(graph) == ["v2", "shared"]
+    notes = trace_module._notes(kept, graph, None)
+    assert notes == ["1 history row came from other versions of Welcome: their activities are matched by name, "
+                     "and those this version lacks are counted last"]

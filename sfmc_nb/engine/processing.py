@@ -87,6 +87,7 @@ class Processing:
         open_ = self._lookups(result)
         deadline, delay = self._clock() + timeout, poll
         problems: dict[Lookup, str] = {}
+        stopped = ""
         try:
             while open_:
                 for lookup in list(open_):
@@ -103,9 +104,11 @@ class Processing:
                     break
                 self._sleep(min(delay, remaining))
                 delay = min(delay * 1.5, MAX_POLL)
+        except KeyboardInterrupt:      # Ctrl-C (the kernel's stop button) ends the wait, as it ends a run
+            stopped = "the wait was interrupted while it was still queued: call .wait() again"
         finally:
             for lookup, positions in open_.items():
-                why = problems.get(lookup) or f"still queued after {timeout:g} s: call .wait() again later"
+                why = stopped or problems.get(lookup) or f"still queued after {timeout:g} s: call .wait() again later"
                 for pos in positions:
                     if result.processing[pos] not in _FINAL:
                         result.processing[pos], result.processing_message[pos] = "pending", why

@@ -102,7 +102,8 @@ def follow_trace(fetch: Callable[[], JourneyTrace], *, timeout: float = 60.0, po
     """Call ``fetch`` until no traced contact may still move, or ``timeout`` seconds; the last trace.
 
     The first reading is immediate; the next come ``poll`` seconds apart, the interval growing by half each
-    time up to :data:`MAX_POLL`. When the time runs out, the trace's notes say who was still moving.
+    time up to :data:`MAX_POLL`. When the time runs out (or Ctrl-C stops the follow), the last trace is
+    returned and its notes say who was still moving.
     """
     timeout, poll = _check(timeout, poll)
     started = clock()
@@ -110,16 +111,22 @@ def follow_trace(fetch: Callable[[], JourneyTrace], *, timeout: float = 60.0, po
     tr = fetch()
     view = _open_view(tr)
     previous: JourneyTrace | None = None
+    interrupted = False
     while True:
         still = moving(tr, previous)
         if not still or clock() >= deadline:
             break
         view = _show(view, tr, True, clock() - started)
-        sleep(max(0.0, min(delay, deadline - clock())))
-        delay = min(delay * 1.5, MAX_POLL)
-        previous, tr = tr, fetch()
+        try:
+            sleep(max(0.0, min(delay, deadline - clock())))
+            delay = min(delay * 1.5, MAX_POLL)
+            previous, tr = tr, fetch()
+        except KeyboardInterrupt:          # Ctrl-C (the kernel's stop button) ends the follow, not the trace
+            interrupted = True
+            break
     if still:
-        tr.notes.append(f"followed for {timeout:g} s: {plural(len(still), 'contact')} may still be moving "
+        why = "stopped (interrupted)" if interrupted else f"followed for {timeout:g} s"
+        tr.notes.append(f"{why}: {plural(len(still), 'contact')} may still be moving "
                         f"({', '.join(still[:5])}{', ...' if len(still) > 5 else ''}); trace again to see more")
     _show(view, tr, False, clock() - started)
     return tr

@@ -66,8 +66,10 @@ class JourneyTrace:
 
     ``events`` one row per history row (time order); ``paths`` per contact the tuple of activity names it
     passed (trigger left out), where it is now and that step's status; ``counts`` contacts per activity in
-    journey order. ``expect`` / ``assert_paths`` compare paths with the ones you meant. In a notebook it
-    shows the journey map with counts and paths, then the paths table.
+    journey order; ``states`` whether each one waits, reached an end or may still move. ``expect`` /
+    ``assert_paths`` compare paths with the ones you meant. ``notes`` say what to keep in mind (history lag,
+    a clipped ``since``, rows of other versions); ``freshness`` is the lag in seconds when the tenant says. In a
+    notebook it shows the journey map with counts and paths, then the paths table.
     """
 
     def __init__(self, graph: Any, events: Any, contact_keys: Iterable[str] | None = None, *,
