@@ -96,11 +96,12 @@ def test_odd_expires_in_never_means_a_new_token_before_every_request(srv, expire
 @pytest.mark.parametrize("url", [f"https://user:{PASSWORD}@mcabc.auth.marketingcloudapis.com/",
                                  f"https://user:{PASSWORD}@host.example",
                                  f"http://user:{PASSWORD}@127.0.0.1:9/",
-                                 f"https://user:{PASSWORD}@[::1"])
+                                 f"https://user:{PASSWORD}@[::1",
+                                 "https://user:pa/ss@host.example/"])
 def test_a_url_with_a_password_is_refused_without_echoing_it(url):
     with pytest.raises(ConfigurationError, match="user name or password") as info:
         sfmc_nb.connect(auth_base_url=url, client_id="a", client_secret="b", set_default=False)
-    assert PASSWORD not in str(info.value) and "user:" not in str(info.value)
+    assert PASSWORD not in str(info.value) and "user:" not in str(info.value) and "pa/ss" not in str(info.value)
     with pytest.raises(ConfigurationError) as info:
         Credentials.resolve(environ={"SFMC_AUTH_BASE_URL": url, "SFMC_CLIENT_ID": "a", "SFMC_CLIENT_SECRET": "b"},
                             dotenv=None)

@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 
 from .._rules import SECRET_MASK
 from ..errors import ConfigurationError
-from ._urls import check_url, has_credentials, host_of, shown_url
+from ._urls import check_url, has_credentials, host_of
 
 __all__ = ["Secret", "Credentials", "read_dotenv", "ENV_NAMES"]
 
@@ -100,7 +100,7 @@ class Credentials:
 
     def __post_init__(self) -> None:
         if has_credentials(self.auth_base_url):
-            raise ConfigurationError(f"auth base URL {shown_url(self.auth_base_url)!r} must not contain a user "
+            raise ConfigurationError(f"auth base URL (host {host_of(self.auth_base_url)}) must not contain a user "
                                      "name or password")
 
     @property

@@ -50,7 +50,7 @@ def has_credentials(url: str) -> bool:
     """True when ``url`` carries a ``user:password@`` part (also when the rest of it cannot be read)."""
     parts = _split(url)
     if parts is None:
-        return bool(_USERINFO.search(url))
+        return "@" in url
     return parts.username is not None or parts.password is not None
 
 
@@ -70,13 +70,14 @@ def check_url(url: str, what: str, example: str | None = AUTH_URL_EXAMPLE) -> st
     """Return ``url`` with a trailing slash, refusing credentials in it and plain http anywhere but loopback."""
     url = url.strip()
     parts = _split(url)
-    if has_credentials(url):
-        raise ConfigurationError(f"{what} {shown_url(url)!r} must not contain a user name or password: give the "
-                                 "client id and secret as SFMC_CLIENT_ID / SFMC_CLIENT_SECRET (or client_id= / "
-                                 "client_secret=)")
+    if has_credentials(url):   # the URL itself is not echoed: any part of it might be the password
+        host = f" (host {parts.hostname})" if parts is not None and parts.hostname else ""
+        raise ConfigurationError(f"{what}{host} must not contain a user name or password: give the client id and "
+                                 "secret as SFMC_CLIENT_ID / SFMC_CLIENT_SECRET (or client_id= / client_secret=)")
     if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
         expected = f"; expected e.g. {example!r}" if example else ""
-        raise ConfigurationError(f"{what} {shown_url(url)!r} is not an http(s) URL{expected}")
+        shown = f" {shown_url(url)!r}" if "@" not in url else ""   # '@' may follow a password
+        raise ConfigurationError(f"{what}{shown} is not an http(s) URL{expected}")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigurationError(f"{what} {shown_url(url)!r} uses plain http; Marketing Cloud hosts need https "
                                  "(http is allowed only for 127.0.0.1, localhost and ::1)")
