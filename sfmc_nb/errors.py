@@ -12,7 +12,8 @@ client secret, an access token or request headers in its text or attributes.
     │   │                       ``method``, ``path``
     │   ├── NotFoundError       404: unknown journey, version or event definition
     │   ├── RateLimitError      429: ``retry_after`` seconds, when the service said
-    │   └── ServerError         5xx: the request may or may not have been carried out
+    │   ├── ServerError         5xx: the request may or may not have been carried out
+    │   └── RedirectError       3xx not followed: ``location`` (credentials and contact data never go there)
     └── TransportError          no HTTP answer at all: ``method``, ``path``, ``sent``
         ├── ConnectError        the request never left (connection refused, DNS): safe to resend
         └── OutcomeUnknownError the request went out, the answer was lost (read timeout, reset):
@@ -32,6 +33,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "RedirectError",
     "TransportError",
     "ConnectError",
     "OutcomeUnknownError",
@@ -64,7 +66,8 @@ class AuthError(SfmcError):
 class ApiError(SfmcError):
     """A REST call answered with an HTTP error status.
 
-    ``body`` is the parsed JSON answer (or ``None``); request headers are never kept.
+    ``body`` is the parsed JSON answer, else the answer's text (or ``None``); the message carries only a short
+    excerpt of a text answer. Request headers are never kept.
     """
 
     def __init__(self, *, status: int, method: str, path: str, errorcode: int | None = None,
@@ -97,6 +100,17 @@ class RateLimitError(ApiError):
 
 class ServerError(ApiError):
     """5xx: the service failed; the request may or may not have been carried out."""
+
+
+class RedirectError(ApiError):
+    """3xx that sfmc_nb did not follow: calls that change state never follow a redirect, reads only to the same
+    host over https (a redirected token request is an :class:`AuthError`, ``error="redirect"``). ``location`` is
+    where it pointed, without any user name or password.
+    """
+
+    def __init__(self, *, location: str | None = None, **kwargs: Any):
+        self.location = location
+        super().__init__(**kwargs)
 
 
 class TransportError(SfmcError):
