@@ -28,6 +28,7 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    RedirectError,
     ServerError,
     SfmcError,
     TransportError,
@@ -46,7 +47,7 @@ __all__ = [
     "trace", "JourneyTrace", "JourneyGraph",
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
-    "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    "RateLimitError", "RedirectError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]
