@@ -30,6 +30,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     SfmcError,
+    SfmcWarning,
     TransportError,
     ValidationError,
 )
@@ -46,7 +47,7 @@ __all__ = [
     "trace", "JourneyTrace", "JourneyGraph",
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
-    "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError", "SfmcWarning",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]
