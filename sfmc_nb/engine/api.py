@@ -108,7 +108,8 @@ def _check_arguments(df: object, event_key: object) -> None:
 
 def _new_result(event_key: str, prepared: PreparedRows, notes: list[str], dry_run: bool) -> EntryResult:
     """A result with every row skipped: refused rows with their reason, the rest "not sent" until sent."""
-    result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run)
+    result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run,
+                         key_column=str(prepared.contact_key))
     result.warnings.extend(notes + prepared.warnings)
     for pos, reason in prepared.skipped.items():
         result.set_row(pos, "skipped", message=reason)
