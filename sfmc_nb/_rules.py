@@ -24,7 +24,7 @@ __all__ = [
     "check_concurrency", "backoff_delay", "dumps_strict", "is_missing", "int_or_none",
     "plural", "counts_text", "one_line",
     "join_limited", "scrub", "default_contact_key",
-    "PENDING", "PROGRESS_STATUSES", "PROGRESS_LABELS", "PROGRESS_COLOURS",
+    "PENDING", "PROGRESS_STATUSES", "PROGRESS_LABELS", "PROGRESS_COLOURS", "MAX_CONTACT_KEY_LENGTH",
 ]
 
 MAX_BATCH_SIZE = 100
@@ -152,3 +152,9 @@ PROGRESS_STATUSES = ("queued", "not_queued", "failed", "unknown", PENDING, "skip
 """The counts of a progress event, in the order progress displays show them."""
 PROGRESS_LABELS = {**STATUS_LABELS, PENDING: "pending"}
 PROGRESS_COLOURS = {**STATUS_COLOURS, PENDING: "#3b6ea8"}
+
+
+# -- contact keys: Marketing Cloud's limit -----------------------------------------------------------------
+
+MAX_CONTACT_KEY_LENGTH = 254
+"""Characters a contact key may hold in Marketing Cloud; longer keys are refused before sending."""
