@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import sfmc_nb.accessor  # noqa: F401  (registers df.sfmc)
 from sfmc_nb._rules import dumps_strict
 from sfmc_nb.batching import MAX_BATCH_SIZE, Batch, PreparedRows, prepare
-from sfmc_nb.errors import SfmcError, ValidationError
+from sfmc_nb.errors import SfmcError, SfmcWarning, ValidationError
 
 
 def members_of(prepared: PreparedRows, size: int = 100) -> list[dict]:
@@ -595,3 +595,58 @@ def test_prepare_never_changes_the_callers_dataframe(keys):
     list(prepared.batches())
     pd.testing.assert_frame_equal(df, before)
     assert df.loc[1, "SubscriberKey"] == "   "
+
+
+# ---------------------------------------------------------------------------------------------- keys and text
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "large_string", "read_csv"])
+def test_pyarrow_text_columns_are_text_for_keys_and_data(dtype):
+    pa = pytest.importorskip("pyarrow")  # not a dependency: skipped where it is not installed
+    if dtype == "read_csv":
+        import io
+
+        df = pd.read_csv(io.StringIO("SubscriberKey,City\n000123,Oslo\n,Lima\n"), dtype_backend="pyarrow",
+                         dtype={"SubscriberKey": "string[pyarrow]"})
+        df["SubscriberKey"] = df["SubscriberKey"].astype(pd.ArrowDtype(pa.string()))
+    else:
+        arrow = pd.ArrowDtype(pa.large_string()) if dtype == "large_string" else dtype
+        df = pd.DataFrame({"SubscriberKey": pd.Series(["000123", None], dtype=arrow),
+                           "City": pd.Series(["Oslo", "Lima"], dtype=arrow)})
+    prepared = prepare(df, data=["City"])
+    assert members_of(prepared) == [{"contactKey": "000123", "data": {"City": "Oslo"}}]
+    assert prepared.skipped == {1: "missing contact key"}
+
+
+def test_keys_over_254_characters_or_only_invisible_are_refused_per_row():
+    keys = ["k" * 254, "k" * 255, "\u200b", "\u200b\u200d\ufeff", " \t", "\x00\x1f", "a\u200b", "", "ok"]
+    prepared = prepare(pd.DataFrame({"SubscriberKey": keys}))
+    assert prepared.sendable_positions == [0, 6, 8]
+    assert prepared.skipped[1] == "contact key longer than 254 characters (Marketing Cloud's limit)"
+    invisible = "contact key holds only invisible characters (zero-width, control or white space)"
+    assert prepared.skipped[2] == prepared.skipped[3] == prepared.skipped[5] == invisible
+    assert prepared.skipped[4] == prepared.skipped[7] == "blank contact key (empty or only whitespace)"
+    mixed = prepare(pd.DataFrame({"SubscriberKey": pd.Series(["x" * 300, 12, "\u2060"], dtype=object)}))
+    assert mixed.sendable_positions == [1] and set(mixed.skipped) == {0, 2}
+
+
+def test_white_space_is_kept_on_both_sides_of_keys_and_values_with_a_note_for_keys():
+    df = pd.DataFrame({"SubscriberKey": [" a", "b ", "c"], "City": [" Oslo ", "Lima ", " Pune"]})
+    with pytest.warns(SfmcWarning, match="2 contact keys in 'SubscriberKey' have white space at the start or end"):
+        prepared = prepare(df, data=["City"])
+    assert members_of(prepared) == [{"contactKey": " a", "data": {"City": " Oslo "}},
+                                    {"contactKey": "b ", "data": {"City": "Lima "}},
+                                    {"contactKey": "c", "data": {"City": " Pune"}}]
+
+
+def test_float32_values_are_sent_as_the_shortest_text_of_their_value():
+    df = frame(f=np.array([0.1, 0.7, 1e-7, np.nan], dtype=np.float32),
+               n=pd.array([0.1, None, 2.5, 3.3], dtype="Float32"),
+               o=pd.Series([np.float32(0.1), np.float16(0.2), 0.30000000000000004, None], dtype=object),
+               d=np.array([0.1, 0.2, 1 / 3, 2.0]))
+    rows = data_of(prepare(df, data=["f", "n", "o", "d"]))
+    assert [r["f"] for r in rows] == [0.1, 0.7, 1e-7, None]
+    assert [r["n"] for r in rows] == [0.1, None, 2.5, 3.3]
+    assert [r["o"] for r in rows] == [0.1, 0.2, 0.30000000000000004, None]
+    assert [r["d"] for r in rows] == [0.1, 0.2, 1 / 3, 2.0]
+    assert b"0.1," in dumps_strict(rows[0]) and b"0.100000001" not in dumps_strict(rows)
