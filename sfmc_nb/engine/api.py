@@ -17,7 +17,7 @@ from typing import cast
 import pandas as pd
 
 from .._rules import MAX_BATCH_SIZE
-from ..batching import PreparedRows, prepare
+from ..batching import QUIET, PreparedRows, prepare
 from ..client import Connection, default_connection
 from ..errors import ValidationError, warn_caller
 from ..results import DRY_RUN, NOT_SENT, EntryResult
@@ -94,9 +94,11 @@ def _is_auto(data: object) -> bool:
 
 
 def _warn(messages: list[str]) -> None:
-    """Each note of a run once, as a :class:`SfmcWarning` pointing at the caller's line."""
+    """Each note of a run once, as a :class:`SfmcWarning` pointing at the caller's line (notes that only
+    confirm what the caller asked for, such as ``duplicates='drop'``, stay in ``result.warnings`` alone)."""
     for message in dict.fromkeys(messages):
-        warn_caller(message)
+        if not message.startswith(QUIET):
+            warn_caller(message)
 
 
 def _check_arguments(df: object, event_key: object) -> None:

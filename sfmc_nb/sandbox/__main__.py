@@ -48,8 +48,8 @@ def _add_setting(parser: argparse.ArgumentParser, name: str, default: Any) -> No
         return
     kind: Any = _number if default is None else type(default)
     shown = "" if "(default" in text else " (default: %(default)s)"
-    parser.add_argument(flag, dest=name, type=kind, default=default, metavar="TEXT" if isinstance(default, str) else "N",
-                        help=text + shown)
+    metavar = "TEXT" if isinstance(default, str) else "N"
+    parser.add_argument(flag, dest=name, type=kind, default=default, metavar=metavar, help=text + shown)
 
 
 def _parser() -> argparse.ArgumentParser:
