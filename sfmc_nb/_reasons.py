@@ -33,7 +33,7 @@ _RETRY_LATER = ".retry() later"
 # (test on status and folded reason, fix): the first that matches gives the fix.
 _FIXES: list[tuple[Callable[[str, str], bool], str]] = [
     (lambda s, r: "contact key" in r and ("missing" in r or "blank" in r or "invisible" in r),
-     "fill {key} (the contact key column) in these rows"),
+     "fill in the {key} column"),
     (lambda s, r: "contact key longer than" in r, "shorten the keys: Marketing Cloud takes at most 254 characters"),
     (lambda s, r: "duplicate of an earlier row" in r, "none needed: duplicates='drop' sent the first row of each key"),
     (lambda s, r: "contact key" in r and ("whole number" in r or "must be text" in r),
@@ -63,7 +63,7 @@ def reason_text(message: Any, status: str) -> str:
 
 def fix_for(status: str, reason: str, key_column: str | None = None) -> str:
     """What to do about rows with this status and reason ("" when no fix is known)."""
-    key = key_column or "the contact key column"
+    key = key_column or "contact key"
     for test, fix in _FIXES:
         if test(status, reason):
             return fix.format(key=key)

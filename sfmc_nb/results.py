@@ -267,7 +267,7 @@ class EntryResult:
             if len(reasons) < len(errs) or len(reasons) <= 3:   # grouping says more than the rows alone
                 lines.append(f"{plural(len(errs), 'row')} {what}, by reason:")
                 top = reasons.head(5)
-                top = top.assign(reason=[f"{r} (fix: {f})" if f else r
+                top = top.assign(reason=[f"{r}; fix: {f}" if f else r
                                          for r, f in zip(top["reason"], top["fix"], strict=True)])
                 lines.append(frame_text(top[["count", "status", "errorcode", "example", "reason"]], index=False,
                                         width=TEXT_WIDTH))
