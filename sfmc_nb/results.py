@@ -244,15 +244,16 @@ class EntryResult:
     def headline(self) -> str:
         if self.dry_run:
             would = sum(1 for m in self.message if m == DRY_RUN)
-            return (f"Dry run for {self.event_key!r}: {len(self):,} rows: {would:,} would be sent, "
+            return (f"Dry run for {self.event_key!r}: {plural(len(self), 'row')}: {would:,} would be sent, "
                     f"{len(self) - would:,} refused before sending; nothing was sent")
         kind = "entry"
         state = " INTERRUPTED" if self.interrupted else ""
         speed = self.summary["contacts_per_second"]
         tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
-        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: "
+        return (f"Journey {kind} into {self.event_key!r}{state}: {plural(len(self), 'row')}: "
                 + counts_text(self.counts, empty="none")
-                + f"; {len(self.batch_records)} batches, {self.requests} requests, {self.retries} retries" + tail)
+                + f"; {plural(len(self.batch_records), 'batch', 'batches')}, {plural(self.requests, 'request')}, "
+                  f"{plural(self.retries, 'retry', 'retries')}" + tail)
 
     def __repr__(self) -> str:
         lines = [self.headline()]
