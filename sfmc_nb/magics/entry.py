@@ -74,7 +74,7 @@ class EntryMagics(SfmcMagicsBase):
     @guard
     def journey_enter(self, line: str = "", cell: str | None = None):
         """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
-        [--data COL,COL|all] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
+        [--data COL,COL|all|auto] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
 
         The cell body holds CSV with a header row (every value read as text; tabs or semicolons when the
         header has no comma) or JSON lines; a row whose field count differs from the header's, or anything
@@ -82,7 +82,9 @@ class EntryMagics(SfmcMagicsBase):
 
             %journey_enter res --event KEY --from df
 
-        The result is displayed once and stored in ``result_var``; the magic returns None.
+        ``--data`` defaults to ``auto``, as ``data=`` in Python: the columns that are fields of the entry data
+        extension (one warning names those left out). The result is displayed once, with the run's warnings,
+        and stored in ``result_var``; the magic returns None.
         """
         prog = "%%journey_enter" if cell is not None else "%journey_enter"
         args = self._parser.parse_line(line)
