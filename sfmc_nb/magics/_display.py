@@ -52,8 +52,8 @@ class AuthStatus:
     def _repr_markdown_(self) -> str:
         if not self.logged_in:
             return "**sfmc_nb**: not logged in (run `%sfmc_auth`)"
-        return "**sfmc_nb connection**\n\n" + frame_markdown(pd.DataFrame(self.rows(), columns=["", "value"]),
-                                                             index=False)
+        table = pd.DataFrame(self.rows(), columns=["", "value"])
+        return "**sfmc_nb connection**\n\n" + frame_markdown(table, index=False, max_colwidth=200)
 
     def _repr_html_(self) -> str:
         if not self.logged_in:
