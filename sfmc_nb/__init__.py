@@ -31,6 +31,7 @@ from .errors import (
     RedirectError,
     ServerError,
     SfmcError,
+    SfmcWarning,
     TransportError,
     ValidationError,
 )
@@ -48,6 +49,7 @@ __all__ = [
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
     "RateLimitError", "RedirectError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    "SfmcWarning",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]

@@ -18,10 +18,16 @@ client secret, an access token or request headers in its text or attributes.
         ├── ConnectError        the request never left (connection refused, DNS): safe to resend
         └── OutcomeUnknownError the request went out, the answer was lost (read timeout, reset):
                                 the call may have taken effect, so check before resending
+
+    SfmcWarning (UserWarning)   something to know about a run that did not stop it (repeated keys, keys
+                                converted from floats, data columns left out, a resumed run): issued once
+                                per run with :func:`warnings.warn`, and kept in ``EntryResult.warnings``
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Any
 
 __all__ = [
@@ -37,6 +43,8 @@ __all__ = [
     "TransportError",
     "ConnectError",
     "OutcomeUnknownError",
+    "SfmcWarning",
+    "warn_caller",
 ]
 
 
@@ -134,3 +142,18 @@ class OutcomeUnknownError(TransportError):
     """The request was sent but its answer was lost: it may have been carried out."""
 
     sent = True
+
+
+class SfmcWarning(UserWarning):
+    """A note about a run that did not stop it; ``warnings.simplefilter("error", SfmcWarning)`` makes it stop."""
+
+
+def warn_caller(message: str) -> None:
+    """Issue ``message`` as a :class:`SfmcWarning` attributed to the caller's code: the first frame outside
+    sfmc_nb, so the warning names the user's line whichever public function was called."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "sfmc_nb":
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, SfmcWarning, stacklevel=level)
