@@ -28,8 +28,10 @@ from .errors import (
     NotFoundError,
     OutcomeUnknownError,
     RateLimitError,
+    RedirectError,
     ServerError,
     SfmcError,
+    SfmcWarning,
     TransportError,
     ValidationError,
 )
@@ -46,7 +48,8 @@ __all__ = [
     "trace", "JourneyTrace", "JourneyGraph",
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
-    "RateLimitError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    "RateLimitError", "RedirectError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
+    "SfmcWarning",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]

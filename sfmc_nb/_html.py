@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import pandas as pd
 from ._rules import STATUS_COLOURS, STATUSES, is_missing
 
 __all__ = ["STYLE", "MAX_CELL_CHARS", "WRAP_COLUMNS", "cell_text", "as_frame", "frame_html", "journeys_html",
-           "Table"]
+           "frame_markdown", "frame_text", "Table"]
 
 MAX_CELL_CHARS = 120        # a table cell longer than this is cut (the CSV and to_frame() keep it whole)
 WRAP_COLUMNS = ("message", "reason", "error", "description")   # free text: wrapped, cut later
@@ -172,6 +173,58 @@ def frame_html(data: Any, max_rows: int = 50, title: str | None = None, *, colum
     return "".join(out)
 
 
+# -- the same tables as Markdown (terminals, nbconvert --to markdown) and as wrapped text ---------------------
+
+
+def _cells(part: pd.DataFrame, index: bool, max_colwidth: int) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of an already-bounded frame as one-line cell texts (free text at 3x the width)."""
+    cols = [str(c) for c in part.columns]
+    head = ([""] if index else []) + cols
+    rows = []
+    for idx, row in zip(part.index, part.itertuples(index=False, name=None), strict=True):
+        cells = [" ".join(cell_text(v, 3 * max_colwidth if c in WRAP_COLUMNS else max_colwidth).split())
+                 for c, v in zip(cols, row, strict=True)]
+        rows.append(([_index_text(idx)] if index else []) + cells)
+    return head, rows
+
+
+def frame_markdown(data: Any, max_rows: int = 50, *, index: bool = True, max_colwidth: int = 60,
+                   empty: str = "no rows") -> str:
+    """A Markdown table of at most ``max_rows`` rows, columns padded so it reads aligned as plain text too."""
+    frame = as_frame(data)
+    if frame.empty:
+        return f"_{empty}_"
+    head, rows = _cells(frame.head(max(int(max_rows), 0)), index, max_colwidth)
+    rows = [[c.replace("|", "\\|") for c in r] for r in rows]
+    widths = [max(3, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |",
+             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    if len(frame) > len(rows):
+        lines.append(f"\n_rows 1–{len(rows):,} of {len(frame):,}_")
+    return "\n".join(lines)
+
+
+def frame_text(data: Any, max_rows: int = 50, *, index: bool = True, max_colwidth: int = 40, width: int = 110,
+               empty: str = "(no rows)") -> str:
+    """Plain aligned text; the last column is wrapped (never cut) to ``width``, so a message shows whole."""
+    frame = as_frame(data)
+    if frame.empty:
+        return empty
+    part = frame.head(max(int(max_rows), 0))
+    head, rows = _cells(part.iloc[:, :-1], index, max_colwidth)
+    last = [" ".join(cell_text(v, 10_000).split()) for v in part.iloc[:, -1].tolist()]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    lead = sum(w + 2 for w in widths)
+    room = max(30, width - lead)
+    out = ["".join(h.ljust(w + 2) for h, w in zip(head, widths, strict=True)) + str(part.columns[-1])]
+    for cells, text in zip(rows, last, strict=True):
+        wrapped = textwrap.wrap(text, room, break_long_words=True) or [""]
+        out.append("".join(c.ljust(w + 2) for c, w in zip(cells, widths, strict=True)) + wrapped[0])
+        out.extend(" " * lead + more for more in wrapped[1:])
+    return "\n".join(line.rstrip() for line in out)
+
+
 JOURNEY_COLUMNS = ["key", "name", "version", "status", "entryMode", "eventKeys", "entry_mode", "event_keys",
                    "id"]
 
@@ -202,6 +255,10 @@ class Table:
 
     def _repr_html_(self) -> str:
         return frame_html(self.frame, max_rows=self.max_rows, title=self.title, index=self.index)
+
+    def _repr_markdown_(self) -> str:
+        title = f"**{self.title}**\n\n" if self.title else ""
+        return title + frame_markdown(self.frame, max_rows=self.max_rows, index=self.index)
 
     def __repr__(self) -> str:
         lines = [self.title] if self.title else []

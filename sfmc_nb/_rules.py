@@ -24,6 +24,7 @@ __all__ = [
     "check_concurrency", "backoff_delay", "dumps_strict", "is_missing", "int_or_none",
     "plural", "counts_text", "one_line",
     "join_limited", "scrub", "default_contact_key",
+    "PENDING", "PROGRESS_STATUSES", "PROGRESS_LABELS", "PROGRESS_COLOURS", "MAX_CONTACT_KEY_LENGTH",
 ]
 
 MAX_BATCH_SIZE = 100
@@ -141,3 +142,19 @@ def default_contact_key(columns: Iterable[Any]) -> str | None:
             if isinstance(col, str) and col.lower() == name.lower():
                 return col
     return None
+
+
+# -- progress: rows a run has not answered yet ------------------------------------------------------------
+
+PENDING = "pending"
+"""Progress only (never a row status): rows a run has yet to send or hear back about."""
+PROGRESS_STATUSES = ("queued", "not_queued", "failed", "unknown", PENDING, "skipped")
+"""The counts of a progress event, in the order progress displays show them."""
+PROGRESS_LABELS = {**STATUS_LABELS, PENDING: "pending"}
+PROGRESS_COLOURS = {**STATUS_COLOURS, PENDING: "#3b6ea8"}
+
+
+# -- contact keys: Marketing Cloud's limit -----------------------------------------------------------------
+
+MAX_CONTACT_KEY_LENGTH = 254
+"""Characters a contact key may hold in Marketing Cloud; longer keys are refused before sending."""

@@ -10,6 +10,7 @@ import pandas as pd
 from ._rules import MAX_BATCH_SIZE
 from .batching import prepare
 from .engine import enter_journey, resolve_columns
+from .errors import warn_caller
 from .results import EntryResult
 
 __all__ = ["SfmcAccessor"]
@@ -30,20 +31,26 @@ class SfmcAccessor:
                 size: int = MAX_BATCH_SIZE, **options: Any) -> Iterator[list[dict[str, Any]]]:
         """Yield the ``members`` list of each batch-entry request, built lazily; nothing is sent.
 
-        ``options`` are those of :func:`sfmc_nb.batching.prepare` (``na``, ``duplicates``, ``float_keys``,
-        ``max_lengths``). Bad columns, options or ``size`` raise ``ValidationError`` here, not at the first
-        ``next()``; refused rows are left out (use ``prepare`` to see why).
+        ``data``: ``"all"``, a list of columns, or None (the key only). No entry schema is read here, so
+        ``"auto"`` means every column but the key (with a warning). ``options`` are those of
+        :func:`sfmc_nb.batching.prepare` (``na``, ``duplicates``, ``float_keys``, ``max_lengths``). Bad
+        columns, options or ``size`` raise ``ValidationError`` here, not at the first ``next()``; refused rows
+        are left out (use ``prepare`` to see why).
         """
-        key, columns = resolve_columns(self._df, contact_key, data)
-        batches = prepare(self._df, key, columns, **options).batches(size)
+        columns = resolve_columns(self._df, contact_key, data)
+        for note in columns.notes:
+            warn_caller(note)
+        batches = prepare(self._df, columns.key, columns.data, **options).batches(size)
         return (batch.members for batch in batches)
 
     def enter_journey(self, event_key: str, contact_key: str | None = None,
-                      data: Iterable[str] | str | None = None, **options: Any) -> EntryResult:
+                      data: Iterable[str] | str | None = "auto", **options: Any) -> EntryResult:
         """Enter every row into the journey(s) of ``event_key``; see :func:`sfmc_nb.enter_journey`.
 
+        ``data="auto"`` (default) sends the columns that are fields of the entry data extension.
+
         ``options``: ``connection``, ``concurrency``, ``dry_run``, ``validate``, ``journal``, ``progress``,
-        ``batch_size``, ``na``, ``duplicates``, ``float_keys``. Returns an :class:`~sfmc_nb.results.EntryResult`
-        with one status per input row.
+        ``batch_size``, ``na``, ``duplicates``, ``float_keys``, ``max_seconds``. Returns an
+        :class:`~sfmc_nb.results.EntryResult` with one status per input row.
         """
         return enter_journey(self._df, event_key, contact_key, data, **options)

@@ -12,15 +12,22 @@ client secret, an access token or request headers in its text or attributes.
     │   │                       ``method``, ``path``
     │   ├── NotFoundError       404: unknown journey, version or event definition
     │   ├── RateLimitError      429: ``retry_after`` seconds, when the service said
-    │   └── ServerError         5xx: the request may or may not have been carried out
+    │   ├── ServerError         5xx: the request may or may not have been carried out
+    │   └── RedirectError       3xx not followed: ``location`` (credentials and contact data never go there)
     └── TransportError          no HTTP answer at all: ``method``, ``path``, ``sent``
         ├── ConnectError        the request never left (connection refused, DNS): safe to resend
         └── OutcomeUnknownError the request went out, the answer was lost (read timeout, reset):
                                 the call may have taken effect, so check before resending
+
+    SfmcWarning (UserWarning)   something to know about a run that did not stop it (repeated keys, keys
+                                converted from floats, data columns left out, a resumed run): issued once
+                                per run with :func:`warnings.warn`, and kept in ``EntryResult.warnings``
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
 from typing import Any
 
 __all__ = [
@@ -32,9 +39,12 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "ServerError",
+    "RedirectError",
     "TransportError",
     "ConnectError",
     "OutcomeUnknownError",
+    "SfmcWarning",
+    "warn_caller",
 ]
 
 
@@ -64,7 +74,8 @@ class AuthError(SfmcError):
 class ApiError(SfmcError):
     """A REST call answered with an HTTP error status.
 
-    ``body`` is the parsed JSON answer (or ``None``); request headers are never kept.
+    ``body`` is the parsed JSON answer, else the answer's text (or ``None``); the message carries only a short
+    excerpt of a text answer. Request headers are never kept.
     """
 
     def __init__(self, *, status: int, method: str, path: str, errorcode: int | None = None,
@@ -99,6 +110,17 @@ class ServerError(ApiError):
     """5xx: the service failed; the request may or may not have been carried out."""
 
 
+class RedirectError(ApiError):
+    """3xx that sfmc_nb did not follow: calls that change state never follow a redirect, reads only to the same
+    host over https (a redirected token request is an :class:`AuthError`, ``error="redirect"``). ``location`` is
+    where it pointed, without any user name or password.
+    """
+
+    def __init__(self, *, location: str | None = None, **kwargs: Any):
+        self.location = location
+        super().__init__(**kwargs)
+
+
 class TransportError(SfmcError):
     """No HTTP answer came back. ``sent`` tells whether the request may have reached the service."""
 
@@ -120,3 +142,18 @@ class OutcomeUnknownError(TransportError):
     """The request was sent but its answer was lost: it may have been carried out."""
 
     sent = True
+
+
+class SfmcWarning(UserWarning):
+    """A note about a run that did not stop it; ``warnings.simplefilter("error", SfmcWarning)`` makes it stop."""
+
+
+def warn_caller(message: str) -> None:
+    """Issue ``message`` as a :class:`SfmcWarning` attributed to the caller's code: the first frame outside
+    sfmc_nb, so the warning names the user's line whichever public function was called."""
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "sfmc_nb":
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, SfmcWarning, stacklevel=level)

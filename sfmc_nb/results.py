@@ -11,6 +11,7 @@ widgets: :meth:`EntryResult.show` builds whatever panel was registered with :fun
 from __future__ import annotations
 
 import html
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from ._html import STYLE, frame_html
+from ._html import STYLE, frame_html, frame_markdown, frame_text
+from ._reasons import group_reasons
 from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
@@ -32,6 +34,7 @@ PROCESSING = ("processed", "errored", "pending")
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
 HTML_ROWS = 20
+TEXT_WIDTH = 110   # the text repr wraps long messages and warnings at this width, never cuts them
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
 
@@ -107,6 +110,7 @@ class EntryResult:
     interrupted: bool = False
     preview: list = field(default_factory=list, repr=False)
     journal: str | None = None
+    key_column: str | None = None  # the input's contact key column, named in the fixes of error_reasons()
     _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
     _processing_handle: ProcessingHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
@@ -211,6 +215,11 @@ class EntryResult:
             keep &= frame["message"] != DRY_RUN
         return frame[keep]
 
+    def error_reasons(self) -> pd.DataFrame:
+        """The rows that did not queue grouped by reason, most rows first: ``reason``, ``status``,
+        ``errorcode``, ``count``, ``example`` (a contact key) and ``fix`` (what to do, where known)."""
+        return group_reasons(self.errors(), self.key_column)
+
     @property
     def batches(self) -> pd.DataFrame:
         """One row per batch: requestId, size, HTTP status, attempts, seconds."""
@@ -290,30 +299,60 @@ class EntryResult:
     def headline(self) -> str:
         if self.dry_run:
             would = sum(1 for m in self.message if m == DRY_RUN)
-            return (f"Dry run for {self.event_key!r}: {len(self):,} rows: {would:,} would be sent, "
+            return (f"Dry run for {self.event_key!r}: {plural(len(self), 'row')}: {would:,} would be sent, "
                     f"{len(self) - would:,} refused before sending; nothing was sent")
         kind = "entry"
         state = " INTERRUPTED" if self.interrupted else ""
         speed = self.summary["contacts_per_second"]
         tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
-        return (f"Journey {kind} into {self.event_key!r}{state}: {len(self):,} rows: "
+        return (f"Journey {kind} into {self.event_key!r}{state}: {plural(len(self), 'row')}: "
                 + counts_text(self.counts, empty="none")
-                + f"; {len(self.batch_records)} batches, {self.requests} requests, {self.retries} retries" + tail)
+                + f"; {plural(len(self.batch_records), 'batch', 'batches')}, {plural(self.requests, 'request')}, "
+                  f"{plural(self.retries, 'retry', 'retries')}" + tail)
 
     def __repr__(self) -> str:
         lines = [self.headline()]
         if self.throttled_waits:
             lines.append(f"throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited")
-        lines.extend(f"warning: {w}" for w in self.warnings[:5])
+        lines.extend(textwrap.fill(w, TEXT_WIDTH, initial_indent="warning: ", subsequent_indent="  ")
+                     for w in self.warnings[:5])
         errs = self.errors()
         if len(errs):
-            shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
             what = "would not be sent" if self.dry_run else "did not queue"
+            reasons = self.error_reasons()
+            if len(reasons) < len(errs) or len(reasons) <= 3:   # grouping says more than the rows alone
+                lines.append(f"{plural(len(errs), 'row')} {what}, by reason:")
+                top = reasons.head(5)
+                top = top.assign(reason=[f"{r}; fix: {f}" if f else r
+                                         for r, f in zip(top["reason"], top["fix"], strict=True)])
+                lines.append(frame_text(top[["count", "status", "errorcode", "example", "reason"]], index=False,
+                                        width=TEXT_WIDTH))
+                if len(reasons) > 5:
+                    lines.append(f"... and {plural(len(reasons) - 5, 'more reason')}: .error_reasons() lists all")
+            shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
             lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
-            lines.append(shown.to_string(max_colwidth=60))
+            lines.append(frame_text(shown, width=TEXT_WIDTH))
         if self.interrupted:
             lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
         return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        """The result as a short report for terminals and Markdown exports (JupyterLab shows the HTML)."""
+        out = [f"**{self.headline()}**"]
+        if self.throttled_waits:
+            out.append(f"Throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited.")
+        if self.warnings:
+            out.append("\n".join(f"- ⚠ {w}" for w in self.warnings[:5]))
+        errs = self.errors()
+        if len(errs):
+            what = "would not be sent" if self.dry_run else "did not queue"
+            out.append(f"{plural(len(errs), 'row')} {what}, by reason:")
+            out.append(frame_markdown(self.error_reasons(), max_rows=10, index=False))
+            out.append("The rows" + (" (first 10):" if len(errs) > 10 else ":"))
+            out.append(frame_markdown(errs[["contactKey", "status", "errorcode", "message"]], max_rows=10))
+        if self.interrupted:
+            out.append("The run was interrupted: call `.retry()` (or run again with the same journal) to finish.")
+        return "\n\n".join(out)
 
     def _repr_html_(self) -> str:
         counts = self.counts
@@ -326,6 +365,9 @@ class EntryResult:
         errs = self.errors()
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
+            reasons = self.error_reasons()
+            out.append(f"<p>Rows that {what}, by reason ({len(reasons):,}):</p>")
+            out.append(frame_html(reasons, max_rows=10, index=False))
             out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
             out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")

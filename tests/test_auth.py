@@ -188,3 +188,45 @@ def test_an_explicit_host_overrides_the_environments_either_form():
     assert creds.auth_base_url.startswith("https://mcbbb")
     with pytest.raises(ConfigurationError, match="not both"):
         Credentials.resolve(environ={**env, "SFMC_SUBDOMAIN": "mc" + "a" * 26}, dotenv=None)
+
+
+# --------------------------------------------------------------------------- .env (python-dotenv)
+
+
+@pytest.mark.parametrize("line, secret", [
+    ('SFMC_CLIENT_SECRET="abc def"', "abc def"),
+    ("SFMC_CLIENT_SECRET='abc def'", "abc def"),
+    ('SFMC_CLIENT_SECRET="x"  # comment', "x"),
+    ("SFMC_CLIENT_SECRET=plain  # comment", "plain"),
+    ("export SFMC_CLIENT_SECRET=exported", "exported"),
+    ('SFMC_CLIENT_SECRET="has # inside"', "has # inside"),
+    ("SFMC_CLIENT_SECRET='a$b${HOME}c'", "a$b${HOME}c"),           # never expanded
+    ("SFMC_CLIENT_SECRET=a$b${HOME}c", "a$b${HOME}c"),
+])
+def test_dotenv_quotes_export_and_inline_comments(tmp_path, line, secret):
+    (tmp_path / ".env").write_text(f"# settings\nexport SFMC_CLIENT_ID=cid  # the package's id\n{line}\n")
+    creds = Credentials.resolve(auth_base_url="http://127.0.0.1:9/", environ={}, dotenv=tmp_path / ".env")
+    assert creds.client_secret.reveal() == secret and creds.client_id == "cid"
+
+
+def test_read_dotenv_keeps_its_signature_and_leaves_os_environ_alone(tmp_path, monkeypatch):
+    import os
+
+    from sfmc_nb.auth import ENV_NAMES, read_dotenv
+
+    (tmp_path / ".env").write_text('SFMC_CLIENT_SECRET="from-file"  # comment\nSFMC_SCOPE=a b\nEMPTY\n')
+    before = dict(os.environ)
+    values = read_dotenv(tmp_path / ".env")
+    assert values == {"SFMC_CLIENT_SECRET": "from-file", "SFMC_SCOPE": "a b"}
+    monkeypatch.chdir(tmp_path)
+    assert read_dotenv().get(ENV_NAMES["client_secret"]) == "from-file"         # default path: ./.env
+    assert read_dotenv(tmp_path / "missing.env") == {}
+    Credentials.resolve(auth_base_url="http://127.0.0.1:9/", client_id="x", dotenv=tmp_path / ".env")
+    assert dict(os.environ) == before
+
+
+def test_the_environment_wins_over_dotenv_and_an_empty_variable_counts_as_unset(tmp_path):
+    (tmp_path / ".env").write_text("SFMC_CLIENT_SECRET=file-secret\nSFMC_CLIENT_ID=file-id\n")
+    env = {"SFMC_CLIENT_SECRET": "env-secret", "SFMC_CLIENT_ID": ""}
+    creds = Credentials.resolve(auth_base_url="http://127.0.0.1:9/", environ=env, dotenv=tmp_path / ".env")
+    assert creds.client_secret.reveal() == "env-secret" and creds.client_id == "file-id"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import sfmc_nb.accessor  # noqa: F401  (registers df.sfmc)
 from sfmc_nb._rules import dumps_strict
 from sfmc_nb.batching import MAX_BATCH_SIZE, Batch, PreparedRows, prepare
-from sfmc_nb.errors import SfmcError, ValidationError
+from sfmc_nb.errors import SfmcError, SfmcWarning, ValidationError
 
 
 def members_of(prepared: PreparedRows, size: int = 100) -> list[dict]:
@@ -27,6 +27,11 @@ def members_of(prepared: PreparedRows, size: int = 100) -> list[dict]:
 
 def data_of(prepared: PreparedRows) -> list[dict]:
     return [m.get("data") for m in members_of(prepared)]
+
+
+def others(df: pd.DataFrame, key="SubscriberKey") -> list:
+    """Every column but the key: what ``data="all"`` resolves to (``prepare`` takes resolved columns)."""
+    return [c for c in df.columns if c != key]
 
 
 def frame(**cols) -> pd.DataFrame:
@@ -47,7 +52,7 @@ def test_missing_values_become_null_by_default():
         b=pd.array([True, pd.NA], dtype="boolean"),
         tz=pd.to_datetime(["2024-01-02", None]).tz_localize("UTC"),
     )
-    prepared = prepare(df, data="all")
+    prepared = prepare(df, data=others(df))
     assert prepared.skipped == {}
     rows = data_of(prepared)
     assert rows[1] == dict.fromkeys(["s", "f", "d", "o", "n", "b", "tz"])
@@ -67,7 +72,7 @@ def test_numpy_scalars_become_python_values_and_booleans_stay_booleans():
     df = frame(i=np.array([1, 2], dtype=np.int32), u=np.array([3, 2**64 - 1], dtype=np.uint64),
                f=np.array([0.5, 1.0], dtype=np.float32), b=[True, False],
                o=[np.int64(7), np.bool_(True)], p=[np.float64(2.5), np.str_("s")])
-    rows = data_of(prepare(df, data="all"))
+    rows = data_of(prepare(df, data=others(df)))
     assert rows[0] == {"i": 1, "u": 3, "f": 0.5, "b": True, "o": 7, "p": 2.5}
     assert rows[1] == {"i": 2, "u": 2**64 - 1, "f": 1.0, "b": False, "o": True, "p": "s"}
     for row in rows:
@@ -100,7 +105,7 @@ def test_tz_aware_datetimes_keep_their_offset():
         "Europe/Paris")
     df = frame(paris=paris, utc=paris.tz_convert("UTC"), kolkata=paris.tz_convert("Asia/Kolkata"),
                obj=pd.Series(list(paris), dtype=object))
-    rows = data_of(prepare(df, data="all"))
+    rows = data_of(prepare(df, data=others(df)))
     assert rows[0] == {"paris": "2024-01-15T10:00:00+01:00", "utc": "2024-01-15T09:00:00+00:00",
                        "kolkata": "2024-01-15T14:30:00+05:30", "obj": "2024-01-15T10:00:00+01:00"}
     assert rows[1]["paris"] == "2024-07-15T10:00:00.250000+02:00" == paris[1].isoformat()
@@ -175,7 +180,7 @@ def test_lone_surrogates_refuse_the_row():
 def test_strings_stay_strings_and_categoricals_work():
     df = frame(s=["1", "true", "null"], c=pd.Categorical(["x", None, "y"]),
                ci=pd.Categorical([1, 2, None]))
-    assert data_of(prepare(df, data="all")) == [{"s": "1", "c": "x", "ci": 1}, {"s": "true", "c": None, "ci": 2},
+    assert data_of(prepare(df, data=others(df))) == [{"s": "1", "c": "x", "ci": 1}, {"s": "true", "c": None, "ci": 2},
                                                  {"s": "null", "c": "y", "ci": None}]
 
 
@@ -274,29 +279,39 @@ def test_duplicates_among_refused_rows_do_not_count():
 
 
 def test_missing_columns_raise_listing_the_columns():
+    from sfmc_nb.engine import resolve_columns
+
     df = pd.DataFrame({"SubscriberKey": ["a"], "Email": ["x"], "FirstName": ["y"]})
     with pytest.raises(ValidationError) as err:
-        prepare(df, "subscriberkey")
+        resolve_columns(df, "subscriberkey")
     text = str(err.value)
     assert "contact key column 'subscriberkey' not found" in text and "did you mean 'SubscriberKey'" in text
     assert "'SubscriberKey', 'Email', 'FirstName'" in text
     with pytest.raises(ValidationError, match=r"column 'Emial' not found \(did you mean 'Email'\?\).*'FirstName'"):
-        prepare(df, data=["Email", "Emial"])
+        resolve_columns(df, data=["Email", "Emial"])
     with pytest.raises(ValidationError, match="'Zzz' not found.*columns are"):
-        prepare(df, data="Zzz")
+        resolve_columns(df, data="Zzz")
+    with pytest.raises(ValidationError, match="'Zzz' not found"):   # prepare checks what it is given
+        prepare(df, data=["Zzz"])
+    with pytest.raises(ValidationError, match="list of column names"):
+        prepare(df, data="all")
 
 
 def test_data_all_none_and_single_name():
+    from sfmc_nb.engine import resolve_columns
+
     df = pd.DataFrame({"A": [1], "SubscriberKey": ["k"], "B": ["x"]})
-    assert members_of(prepare(df, data="all")) == [{"contactKey": "k", "data": {"A": 1, "B": "x"}}]
+    assert resolve_columns(df, data="all").data == ["A", "B"]
+    assert members_of(prepare(df, data=["A", "B"])) == [{"contactKey": "k", "data": {"A": 1, "B": "x"}}]
     assert members_of(prepare(df)) == [{"contactKey": "k"}]
-    assert members_of(prepare(df, data="B")) == [{"contactKey": "k", "data": {"B": "x"}}]
+    assert resolve_columns(df, data="B").data == ["B"]
+    assert members_of(prepare(df, data=["B"])) == [{"contactKey": "k", "data": {"B": "x"}}]
     assert prepare(df, data=["B", "A", "B"]).columns == ["B", "A"]
 
 
 def test_non_string_column_labels_are_sent_as_text():
     df = pd.DataFrame({"SubscriberKey": ["k"], 0: [1], 1.5: ["x"]})
-    assert members_of(prepare(df, data="all")) == [{"contactKey": "k", "data": {"0": 1, "1.5": "x"}}]
+    assert members_of(prepare(df, data=others(df))) == [{"contactKey": "k", "data": {"0": 1, "1.5": "x"}}]
 
 
 def test_repeated_column_label_raises():
@@ -400,7 +415,7 @@ def test_member_for_one_position():
 
 def test_empty_frame():
     prepared = prepare(pd.DataFrame({"SubscriberKey": pd.Series([], dtype="str"), "d": pd.Series([], dtype="M8[ns]")}),
-                       data="all")
+                       data=["d"])
     assert prepared.n_rows == 0 and prepared.keys == [] and list(prepared.batches()) == []
     assert prepared.n_batches() == 0
 
@@ -531,7 +546,7 @@ def frames(draw):
 def test_any_frame_gives_strict_json_batches_accounting_for_every_row(df, size, na, duplicates):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        prepared = prepare(df, "key", data="all", na=na, duplicates=duplicates)
+        prepared = prepare(df, "key", data=others(df, "key"), na=na, duplicates=duplicates)
 
     n = len(df)
     sent = prepared.sendable_positions
@@ -580,3 +595,58 @@ def test_prepare_never_changes_the_callers_dataframe(keys):
     list(prepared.batches())
     pd.testing.assert_frame_equal(df, before)
     assert df.loc[1, "SubscriberKey"] == "   "
+
+
+# ---------------------------------------------------------------------------------------------- keys and text
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "large_string", "read_csv"])
+def test_pyarrow_text_columns_are_text_for_keys_and_data(dtype):
+    pa = pytest.importorskip("pyarrow")  # not a dependency: skipped where it is not installed
+    if dtype == "read_csv":
+        import io
+
+        df = pd.read_csv(io.StringIO("SubscriberKey,City\n000123,Oslo\n,Lima\n"), dtype_backend="pyarrow",
+                         dtype={"SubscriberKey": "string[pyarrow]"})
+        df["SubscriberKey"] = df["SubscriberKey"].astype(pd.ArrowDtype(pa.string()))
+    else:
+        arrow = pd.ArrowDtype(pa.large_string()) if dtype == "large_string" else dtype
+        df = pd.DataFrame({"SubscriberKey": pd.Series(["000123", None], dtype=arrow),
+                           "City": pd.Series(["Oslo", "Lima"], dtype=arrow)})
+    prepared = prepare(df, data=["City"])
+    assert members_of(prepared) == [{"contactKey": "000123", "data": {"City": "Oslo"}}]
+    assert prepared.skipped == {1: "missing contact key"}
+
+
+def test_keys_over_254_characters_or_only_invisible_are_refused_per_row():
+    keys = ["k" * 254, "k" * 255, "\u200b", "\u200b\u200d\ufeff", " \t", "\x00\x1f", "a\u200b", "", "ok"]
+    prepared = prepare(pd.DataFrame({"SubscriberKey": keys}))
+    assert prepared.sendable_positions == [0, 6, 8]
+    assert prepared.skipped[1] == "contact key longer than 254 characters (Marketing Cloud's limit)"
+    invisible = "contact key holds only invisible characters (zero-width, control or white space)"
+    assert prepared.skipped[2] == prepared.skipped[3] == prepared.skipped[5] == invisible
+    assert prepared.skipped[4] == prepared.skipped[7] == "blank contact key (empty or only whitespace)"
+    mixed = prepare(pd.DataFrame({"SubscriberKey": pd.Series(["x" * 300, 12, "\u2060"], dtype=object)}))
+    assert mixed.sendable_positions == [1] and set(mixed.skipped) == {0, 2}
+
+
+def test_white_space_is_kept_on_both_sides_of_keys_and_values_with_a_note_for_keys():
+    df = pd.DataFrame({"SubscriberKey": [" a", "b ", "c"], "City": [" Oslo ", "Lima ", " Pune"]})
+    with pytest.warns(SfmcWarning, match="2 contact keys in 'SubscriberKey' have white space at the start or end"):
+        prepared = prepare(df, data=["City"])
+    assert members_of(prepared) == [{"contactKey": " a", "data": {"City": " Oslo "}},
+                                    {"contactKey": "b ", "data": {"City": "Lima "}},
+                                    {"contactKey": "c", "data": {"City": " Pune"}}]
+
+
+def test_float32_values_are_sent_as_the_shortest_text_of_their_value():
+    df = frame(f=np.array([0.1, 0.7, 1e-7, np.nan], dtype=np.float32),
+               n=pd.array([0.1, None, 2.5, 3.3], dtype="Float32"),
+               o=pd.Series([np.float32(0.1), np.float16(0.2), 0.30000000000000004, None], dtype=object),
+               d=np.array([0.1, 0.2, 1 / 3, 2.0]))
+    rows = data_of(prepare(df, data=["f", "n", "o", "d"]))
+    assert [r["f"] for r in rows] == [0.1, 0.7, 1e-7, None]
+    assert [r["n"] for r in rows] == [0.1, None, 2.5, 3.3]
+    assert [r["o"] for r in rows] == [0.1, 0.2, 0.30000000000000004, None]
+    assert [r["d"] for r in rows] == [0.1, 0.2, 1 / 3, 2.0]
+    assert b"0.1," in dumps_strict(rows[0]) and b"0.100000001" not in dumps_strict(rows)

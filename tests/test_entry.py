@@ -568,15 +568,18 @@ def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, 
 # --------------------------------------------------------------------------- engine parts without a server
 
 
-def test_data_columns_resolve_in_one_place_with_the_callers_default():
+def test_data_columns_resolve_in_one_place_with_one_default():
     from sfmc_nb.engine import resolve_columns
 
     df = pd.DataFrame({"subscriberkey": ["a"], "Email": ["a@x"], "City": ["Oslo"]})
-    assert resolve_columns(df, None, None) == ("subscriberkey", [])              # the Python API: key only
-    assert resolve_columns(df, None, None, default="all") == ("subscriberkey", ["Email", "City"])   # the magic
-    assert resolve_columns(df, "Email", "all") == ("Email", ["subscriberkey", "City"])
-    assert resolve_columns(df, None, "City") == ("subscriberkey", ["City"])
-    assert resolve_columns(df, None, pd.Index(["City", "Email"])) == ("subscriberkey", ["City", "Email"])
+    auto = resolve_columns(df, None)                                    # "auto" without the entry fields
+    assert auto[:2] == ("subscriberkey", ["Email", "City"]) and "every column but the key" in auto.notes[0]
+    fitted = resolve_columns(df, None, "auto", fields=["SubscriberKey", "email"])   # with them: the fields only
+    assert fitted[:2] == ("subscriberkey", ["Email"]) and "left out 'City'" in fitted.notes[0]
+    assert resolve_columns(df, None, None)[:2] == ("subscriberkey", [])
+    assert resolve_columns(df, "Email", "all")[:2] == ("Email", ["subscriberkey", "City"])
+    assert resolve_columns(df, None, "City")[:2] == ("subscriberkey", ["City"])
+    assert resolve_columns(df, None, pd.Index(["City", "Email"]))[:2] == ("subscriberkey", ["City", "Email"])
     with pytest.raises(ValidationError, match="--contact-key"):
         resolve_columns(df[["Email"]], None, None, key_option="--contact-key")
 

@@ -360,9 +360,9 @@ def test_column_errors_list_the_columns(logged_in, ip, sandbox):
     text = usage_error(ip.run_cell_magic, "journey_enter", f"--event {ev}", "Id,City\n1,Oslo\n")
     assert "--contact-key" in text and "Id" in text and "City" in text
     text = usage_error(ip.run_cell_magic, "journey_enter", f"--event {ev} --contact-key Key", "Id,City\n1,Oslo\n")
-    assert "'Key'" in text and "Id, City" in text
+    assert "'Key'" in text and "'Id', 'City'" in text
     text = usage_error(ip.run_cell_magic, "journey_enter", f"--event {ev} --data City,Nope", CSV)
-    assert "Nope" in text and "SubscriberKey, Email, FirstName" in text
+    assert "Nope" in text and "'SubscriberKey', 'Email', 'FirstName'" in text
     assert "not a valid variable" in usage_error(ip.run_cell_magic, "journey_enter", f"1abc --event {ev}", CSV)
     assert sandbox.entry_counts() == {}
 
@@ -409,7 +409,7 @@ def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp
     ev = sandbox.event_key
     ip.run_cell_magic("journey_enter", f"--event {ev}", CSV)
     assert calls[-1]["concurrency"] == 8 and calls[-1]["validate"] is True and calls[-1]["journal"] is None
-    assert calls[-1]["progress"] is None and calls[-1]["data"] == "all" and calls[-1]["contact_key"] == "SubscriberKey"
+    assert calls[-1]["progress"] is None and calls[-1]["data"] == "auto" and calls[-1]["contact_key"] == "SubscriberKey"
     ip.run_line_magic("config", "SfmcMagics.concurrency = 2")
     ip.run_line_magic("config", "SfmcMagics.validate = False")
     ip.run_line_magic("config", "SfmcMagics.progress = True")

@@ -503,3 +503,29 @@ def test_panel_bundle_carries_an_html_table_for_static_renderers():
     assert "application/vnd.jupyter.widget-view+json" in bundle       # live JupyterLab: the widget
     assert "1 not queued" in bundle["text/html"] and "bad email" in bundle["text/html"]
     assert bundle["text/plain"].startswith("ResultPanel(")
+
+
+# -- errors by reason, and what static exports show ---------------------------------------------------
+
+def test_the_errors_tab_groups_rows_by_reason_before_listing_them():
+    res = make_result(n=30, pattern=["queued", "failed"])
+    for pos in res.positions(["failed"]):
+        res.set_row(pos, "failed", message="not queued after 6 failed attempts (last: HTTP 500 from POST /x)")
+    panel = ResultPanel(res)
+    errors_tab = panel.tabs.children[TAB_TITLES.index("Errors")]
+    assert errors_tab.children[0] is panel.reasons_html and errors_tab.children[1] is panel.errors_pager
+    shown = text(panel.reasons_html.value)
+    assert "By reason" in shown and "HTTP 500" in shown and ".retry() later" in shown
+    assert panel.reasons_html.value.count("<tr>") == 2          # 15 failed rows: one reason line
+    assert "rows 1–15 of 15" in text(panel.errors_pager.label.value)
+
+
+def test_static_exports_get_the_markdown_report_and_no_progress_text():
+    bundle = ResultPanel(make_result())._repr_mimebundle_()
+    assert bundle["text/markdown"].startswith("**Journey entry into 'Demo-Event'")
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" in bundle
+    view = LiveProgress("widget", display=False)
+    view(ProgressEvent(ProgressKind.START, 0, 1, 5, {"pending": 5}))
+    progress_bundle = view.widget._repr_mimebundle_()
+    assert progress_bundle["text/plain"] == "" and "application/vnd.jupyter.widget-view+json" in progress_bundle
+    assert "5 pending" in text(view.widget.status.value)

@@ -25,6 +25,9 @@ with :func:`sfmc_nb._rules.dumps_strict`.
 """
 
 from .._rules import MAX_BATCH_SIZE
+from ._keys import QUIET
+from ._options import DUPLICATES_OPTIONS, FLOAT_KEYS_OPTIONS, NA_OPTIONS, check_option, check_size
 from ._prepare import Batch, PreparedRows, prepare
 
-__all__ = ["MAX_BATCH_SIZE", "Batch", "PreparedRows", "prepare"]
+__all__ = ["MAX_BATCH_SIZE", "Batch", "PreparedRows", "prepare", "check_option", "check_size", "NA_OPTIONS",
+           "DUPLICATES_OPTIONS", "FLOAT_KEYS_OPTIONS", "QUIET"]

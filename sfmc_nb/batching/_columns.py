@@ -1,6 +1,7 @@
 """Data columns to JSON-safe values, one rule per dtype, checked once per column.
 
-Numbers and booleans stay numbers and booleans, datetimes become ISO text, ``Decimal`` plain-notation
+Numbers and booleans stay numbers and booleans (a float as the shortest text of its own precision, so a float32
+0.1 is sent as 0.1), datetimes become ISO text, ``Decimal`` plain-notation
 text; values JSON cannot carry (infinities, complex numbers, timedeltas, bytes, nested containers, text
 with lone surrogates) refuse their row. Values are converted a slice at a time by :meth:`Column.take`.
 """
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ._dates import PER_SECOND, iso_strings
 from ._refusals import Refusals
-from ._text import all_text, is_object, obj_array, refuse_bad_text, text_values
+from ._text import all_text, is_object, is_text_dtype, obj_array, refuse_bad_text, text_values
 
 __all__ = ["Column", "prepare_column"]
 
@@ -61,7 +62,7 @@ class DatetimeColumn(Column):
 def prepare_column(s: pd.Series, name: str, limit: int | None, refusals: Refusals) -> Column:
     """Check column ``s`` (sent as field ``name``) and return it ready to convert; bad rows go to ``refusals``."""
     dtype = s.dtype
-    if isinstance(dtype, pd.StringDtype):
+    if is_text_dtype(dtype):
         return _text_column(text_values(s), s.isna().to_numpy(), name, limit, refusals)
     if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
         return _datetime_column(s)
@@ -90,6 +91,10 @@ def _numeric_column(s: pd.Series, numpy_dtype: np.dtype, name: str, refusals: Re
         values = s.to_numpy(dtype=numpy_dtype, na_value=fill)
         if numpy_dtype.kind == "f":
             missing = missing | np.isnan(values)
+    if numpy_dtype.kind == "f" and values.dtype.itemsize < 8:
+        # float32/float16 as the shortest text of their own precision, read back as float64: 0.1 stays 0.1
+        # (float32 0.1 widened directly is 0.10000000149011612)
+        values = values.astype(str).astype(np.float64)
     if numpy_dtype.kind == "f":
         inf = np.isinf(values)
         if inf.any():
@@ -164,6 +169,8 @@ def convert_scalar(v: Any) -> tuple[Any, bool, str | None]:
         return bool(v), False, None
     if isinstance(v, (int, np.integer)):
         return int(v), False, None
+    if isinstance(v, np.floating) and v.dtype.itemsize < 8:
+        return _float_value(float(str(v)))   # float32 0.1 is sent as 0.1, not 0.10000000149011612
     if isinstance(v, (float, np.floating)):
         return _float_value(float(v))
     if isinstance(v, decimal.Decimal):

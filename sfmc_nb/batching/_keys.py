@@ -1,22 +1,25 @@
 """Contact keys: text kept exactly as given, whole numbers as decimal text, everything else refused.
 
-Keys come back as an object array of ``str``/``None``; a refused row gets ``None`` and a reason. Notes
-(what was converted, repeated keys) go to ``notes`` for the caller to warn about.
+Keys come back as an object array of ``str``/``None``; a refused row gets ``None`` and a reason: missing,
+blank, made only of invisible characters (zero-width, control, white space), or longer than Marketing
+Cloud's 254 characters. White space around a key is kept (it makes another contact key), with a note. Notes
+(what was converted, padded and repeated keys) go to ``notes`` for the caller to warn about.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Hashable
 from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from .._rules import is_missing, plural
+from .._rules import MAX_CONTACT_KEY_LENGTH, is_missing, plural
 from ..errors import ValidationError
 from ._refusals import Refusals
-from ._text import all_text, is_object, obj_array, present, refuse_bad_text, text_values
+from ._text import all_text, is_object, is_text_dtype, obj_array, present, refuse_bad_text, text_values
 
 __all__ = ["QUIET", "prepare_keys", "check_duplicates"]
 
@@ -24,14 +27,19 @@ QUIET = "(duplicates='drop') "
 """Prefix of notes that only confirm what the caller asked for: kept in ``warnings``, not raised."""
 
 _BAD_TEXT = "contact key is not valid UTF-8 text (lone surrogate)"
+_BLANK = "blank contact key (empty or only whitespace)"
+_INVISIBLE = "contact key holds only invisible characters (zero-width, control or white space)"
+_TOO_LONG = f"contact key longer than {MAX_CONTACT_KEY_LENGTH} characters (Marketing Cloud's limit)"
+# A character that shows: not white space, not a control character, not a zero-width or other format mark.
+_VISIBLE = re.compile("[^\\s\x00-\x1f\x7f-\x9f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 
 
 def prepare_keys(s: pd.Series, col: Hashable, float_keys: str, refusals: Refusals, notes: list[str]) -> np.ndarray:
     """Keys as an object array of str/None; refused rows get ``None`` and a reason."""
     dtype = s.dtype
-    if isinstance(dtype, pd.StringDtype) or (is_object(dtype) and all_text(s)):
+    if is_text_dtype(dtype) or (is_object(dtype) and all_text(s)):
         keys = text_values(s)
-        _refuse_missing_and_blank(keys, refusals)
+        _refuse_missing_and_blank(keys, refusals, notes=notes, col=col)
         refuse_bad_text(keys, refusals, _BAD_TEXT)
         return keys
     if pd.api.types.is_bool_dtype(dtype):
@@ -131,22 +139,38 @@ def _object_keys(s: pd.Series, col: Hashable, float_keys: str, refusals: Refusal
     refusals.add(bad_pos, bad_reason)
     if converted_floats:
         notes.append(_float_key_note(col, float(converted_floats[0])))
-    _refuse_missing_and_blank(keys, refusals, missing_done=True)
+    _refuse_missing_and_blank(keys, refusals, missing_done=True, notes=notes, col=col)
     refuse_bad_text(keys, refusals, _BAD_TEXT)
     return keys
 
 
-def _refuse_missing_and_blank(keys: np.ndarray, refusals: Refusals, missing_done: bool = False) -> None:
+def _refuse_missing_and_blank(keys: np.ndarray, refusals: Refusals, missing_done: bool = False,
+                              notes: list[str] | None = None, col: Hashable = None) -> None:
+    """Refuse missing, blank, invisible-only and over-long keys; note keys with white space around them."""
     found = present(keys)
     if not missing_done:
         refusals.add(np.flatnonzero(~found), "missing contact key")
     idx = np.flatnonzero(found)
-    values = keys[idx]
-    blank = (values == "") | np.fromiter(map(str.isspace, values.tolist()), dtype=bool, count=len(idx))
-    if blank.any():
-        where = idx[blank]
-        keys[where] = None
-        refusals.add(where, "blank contact key (empty or only whitespace)")
+    values: list[str] = keys[idx].tolist()
+    search = _VISIBLE.search
+    shown = np.fromiter((search(k) is not None for k in values), dtype=bool, count=len(values))
+    long = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) > MAX_CONTACT_KEY_LENGTH
+    for mask, reason in ((~shown, None), (shown & long, _TOO_LONG)):
+        if mask.any():
+            where = idx[mask]
+            if reason is None:
+                reasons = [_BLANK if k.isspace() or not k else _INVISIBLE for k in keys[where].tolist()]
+                refusals.add(where, reasons)
+            else:
+                refusals.add(where, reason)
+            keys[where] = None
+    if notes is not None:
+        padded = [k for k, ok in zip(values, shown & ~long, strict=True) if ok and (k[0].isspace() or k[-1].isspace())]
+        if padded:
+            verb = "has" if len(padded) == 1 else "have"
+            notes.append(f"{plural(len(padded), 'contact key')} in {col!r} {verb} white space at the start or end "
+                         f"(e.g. {padded[0]!r}); sent as given, which makes them other contacts than the trimmed keys. "
+                         f"Strip them first if that is not meant: df[{str(col)!r}] = df[{str(col)!r}].str.strip()")
 
 
 def check_duplicates(keys: np.ndarray, refused: np.ndarray, index: pd.Index, duplicates: str,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import operator
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
@@ -14,7 +13,7 @@ from .._rules import MAX_BATCH_SIZE
 from ..errors import ValidationError
 
 __all__ = ["NA_OPTIONS", "DUPLICATES_OPTIONS", "FLOAT_KEYS_OPTIONS", "check_option", "check_size",
-           "check_max_lengths", "resolve_columns", "column_values"]
+           "check_max_lengths", "check_columns", "column_values"]
 
 NA_OPTIONS = ("null", "omit")
 DUPLICATES_OPTIONS = ("keep", "drop")
@@ -27,16 +26,17 @@ def check_option(name: str, value: Any, allowed: tuple[str, ...]) -> None:
         raise ValidationError(f"{name} must be one of {choices}; got {value!r}")
 
 
-def check_size(size: Any) -> int:
-    """``size`` as members per batch, from 1 to the API's limit."""
-    if isinstance(size, bool):
-        raise ValidationError(f"size must be an integer from 1 to {MAX_BATCH_SIZE}; got {size!r}")
+def check_size(size: Any, what: str = "size") -> int:
+    """``size`` as members per batch, from 1 to the API's limit (``what`` names the option in the message)."""
+    wanted = f"{what} must be a whole number from 1 to {MAX_BATCH_SIZE} (the API's limit per request)"
+    if isinstance(size, (bool, np.bool_)):
+        raise ValidationError(f"{wanted}; got {size!r}")
     try:
         size = operator.index(size)
     except TypeError:
-        raise ValidationError(f"size must be an integer from 1 to {MAX_BATCH_SIZE}; got {size!r}") from None
+        raise ValidationError(f"{wanted}; got {size!r}") from None
     if not 1 <= size <= MAX_BATCH_SIZE:
-        raise ValidationError(f"size must be from 1 to {MAX_BATCH_SIZE} (the API's limit per request); got {size}")
+        raise ValidationError(f"{wanted}; got {size}")
     return int(size)
 
 
@@ -54,42 +54,26 @@ def check_max_lengths(max_lengths: Mapping[Any, int] | None) -> dict[str, int]:
     return limits
 
 
-def resolve_columns(df: pd.DataFrame, contact_key: Hashable, data: Any) -> list[Hashable]:
-    """The data columns ``data`` names (``None``, ``"all"``, one name or several), each present once."""
-    cols: list[Hashable]
-    try:
-        if isinstance(data, str) and data == "all":
-            cols = [c for c in df.columns if c != contact_key]
-        elif data is None:
-            cols = []
-        elif isinstance(data, str) or not isinstance(data, Iterable):
-            cols = [data]
-        else:
-            cols = list(dict.fromkeys(data))
-        wanted = list(dict.fromkeys([contact_key, *cols]))
-    except TypeError:
-        raise ValidationError(f"column names must be hashable labels; got contact_key={contact_key!r}, "
-                              f"data={data!r}") from None
-    missing = [c for c in wanted if c not in df.columns]
-    if missing:
-        raise ValidationError(_missing_message(df, contact_key, missing))
-    for c in wanted:
+def check_columns(df: pd.DataFrame, contact_key: Hashable, data: Any) -> list[Hashable]:
+    """``data`` as a list of columns of ``df`` (resolved by :func:`sfmc_nb.engine.resolve_columns`), each once.
+
+    ``prepare`` takes columns already chosen; this only makes sure they are there, so a bad call fails with
+    a :class:`ValidationError` rather than a ``KeyError``.
+    """
+    if isinstance(data, str) or (data is not None and not isinstance(data, Iterable)):
+        raise ValidationError(f"data must be a list of column names (resolve 'auto', 'all' or one name with "
+                              f"sfmc_nb.engine.resolve_columns); got {data!r}")
+    cols = list(dict.fromkeys(data or []))
+    for c in [contact_key, *cols]:
+        try:
+            found = c in df.columns
+        except TypeError:
+            found = False
+        if not found:
+            raise ValidationError(f"column {c!r} not found; the DataFrame's columns are {list(df.columns)[:50]}")
         if isinstance(df.columns.get_loc(c), (slice, np.ndarray)):
             raise ValidationError(f"column {c!r} appears more than once in the DataFrame; rename the copies")
     return cols
-
-
-def _missing_message(df: pd.DataFrame, contact_key: Hashable, missing: list[Any]) -> str:
-    by_lower = {str(c).lower(): str(c) for c in df.columns}
-    what = []
-    for i, c in enumerate(missing):
-        role = "contact key column" if i == 0 and contact_key not in df.columns else "column"
-        hint = [by_lower[m] for m in difflib.get_close_matches(str(c).lower(), list(by_lower), n=1)]
-        what.append(f"{role} {c!r} not found" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-    shown = ", ".join(repr(c) for c in df.columns[:50])
-    if len(df.columns) > 50:
-        shown += f", ... ({len(df.columns) - 50} more)"
-    return "; ".join(what) + f". The DataFrame's columns are: {shown or '(none)'}"
 
 
 def column_values(df: pd.DataFrame, col: Hashable) -> pd.Series:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -13,18 +12,18 @@ import numpy as np
 import pandas as pd
 
 from .._rules import MAX_BATCH_SIZE
-from ..errors import ValidationError
+from ..errors import ValidationError, warn_caller
 from ._columns import Column, prepare_column
 from ._keys import QUIET, check_duplicates, prepare_keys
 from ._options import (
     DUPLICATES_OPTIONS,
     FLOAT_KEYS_OPTIONS,
     NA_OPTIONS,
+    check_columns,
     check_max_lengths,
     check_option,
     check_size,
     column_values,
-    resolve_columns,
 )
 from ._refusals import Refusals
 
@@ -48,18 +47,21 @@ class Batch:
 def prepare(
     df: pd.DataFrame,
     contact_key: Hashable = "SubscriberKey",
-    data: Iterable[Hashable] | str | None = None,
+    data: Iterable[Hashable] | None = None,
     *,
     na: str = "null",
     duplicates: str = "keep",
     float_keys: str = "convert",
     max_lengths: Mapping[Any, int] | None = None,
+    warn: bool = True,
 ) -> PreparedRows:
     """Check ``df`` column by column and return a :class:`PreparedRows` that builds batches on demand.
 
-    ``data`` names the columns sent as each member's ``data`` (``None``: none, ``"all"``: every column but
-    the contact key, a single name is one column). Rows that cannot be sent are listed in
+    ``data`` lists the columns sent as each member's ``data`` (``None``: none), as
+    :func:`sfmc_nb.engine.resolve_columns` chose them. Rows that cannot be sent are listed in
     ``PreparedRows.skipped`` with the reason; problems with the call itself raise ``ValidationError``.
+    Notes (converted keys, repeated keys) are kept in ``warnings`` and, with ``warn``, issued as
+    :class:`~sfmc_nb.errors.SfmcWarning`.
     """
     if not isinstance(df, pd.DataFrame):
         raise ValidationError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -67,7 +69,7 @@ def prepare(
     check_option("duplicates", duplicates, DUPLICATES_OPTIONS)
     check_option("float_keys", float_keys, FLOAT_KEYS_OPTIONS)
     limits = check_max_lengths(max_lengths)
-    data_cols = resolve_columns(df, contact_key, data)
+    data_cols = check_columns(df, contact_key, data)
 
     refusals = Refusals()
     notes: list[str] = []
@@ -82,9 +84,10 @@ def prepare(
         columns.append(prepare_column(column_values(df, col), name, limits.get(name), refusals))
     check_duplicates(key_values, refusals.mask(len(df)), df.index, duplicates, refusals, notes)
 
-    for note in notes:
-        if not note.startswith(QUIET):
-            warnings.warn(note, UserWarning, stacklevel=2)
+    if warn:
+        for note in notes:
+            if not note.startswith(QUIET):
+                warn_caller(note)
     return PreparedRows(index=df.index, contact_key=contact_key, columns=names, key_values=key_values,
                         data_columns=columns, skipped=refusals.reasons(), warnings=list(notes), na=na)
 

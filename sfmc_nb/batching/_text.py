@@ -9,7 +9,7 @@ import pandas as pd
 
 from ._refusals import Refusals
 
-__all__ = ["obj_array", "is_object", "all_text", "text_values", "present", "refuse_bad_text"]
+__all__ = ["obj_array", "is_object", "is_text_dtype", "all_text", "text_values", "present", "refuse_bad_text"]
 
 _NONE = np.array(None, dtype=object)
 _NA_AS_NONE: Any = None  # pandas takes None as ``na_value``; its type stubs do not list it
@@ -24,6 +24,14 @@ def obj_array(values: list[Any]) -> np.ndarray:
 
 def is_object(dtype: Any) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind == "O"
+
+
+def is_text_dtype(dtype: Any) -> bool:
+    """Any pandas text dtype: ``str``/``string`` (python or pyarrow storage) and pyarrow-backed ``string`` or
+    ``large_string`` (``pd.read_csv(..., dtype_backend="pyarrow")``)."""
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return isinstance(dtype, pd.ArrowDtype) and str(dtype.pyarrow_dtype) in ("string", "large_string", "string_view")
 
 
 def all_text(s: pd.Series) -> bool:

@@ -1,7 +1,8 @@
 """The Marketing Cloud REST client: one method per endpoint the toolkit relies on.
 
 A :class:`Connection` is the transport (``_transport``: one ``requests.Session``, the token, timeouts,
-error mapping, paging; retry decisions in ``_retry``) plus the endpoint groups, one module each:
+redirects, request counts, paging; error answers read in ``_answers``, retry decisions in ``_retry``) plus the
+endpoint groups, one module each:
 
 * ``_entry``: ``enter_batch``, ``batch_status``, ``batch_status_page``, ``fire_event``;
 * ``_journeys``: ``journeys``, ``journey``, ``event_definition``, ``entry_fields``;

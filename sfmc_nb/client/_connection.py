@@ -23,14 +23,16 @@ class Connection(EntryEndpoints, JourneyEndpoints, ContactEndpoints):
     """A logged-in connection to one tenant (or the sandbox). Thread-safe.
 
     Create it with :func:`connect`. ``repr`` shows host, MID, scopes and minutes left on the
-    token, never the secret or the token.
+    token, never the secret or the token. :meth:`close` (or leaving a ``with`` block) also stops the sandbox
+    when this connection started it (``owns_sandbox``), never one it was handed.
     """
 
     def __init__(self, credentials: Credentials, *, timeout: float | tuple[float, float] = (5.0, 30.0),
                  pool_size: int = 16, retry: RetryPolicy | None = None,
-                 session: requests.Session | None = None, sandbox: Any = None):
+                 session: requests.Session | None = None, sandbox: Any = None, owns_sandbox: bool = False):
         super().__init__(credentials, timeout=timeout, pool_size=pool_size, retry=retry, session=session)
         self.sandbox = sandbox
+        self.owns_sandbox = owns_sandbox and sandbox is not None
 
     @property
     def host(self) -> str:
@@ -63,6 +65,12 @@ class Connection(EntryEndpoints, JourneyEndpoints, ContactEndpoints):
         self.tokens.get()
         return self
 
+    def close(self) -> None:
+        """Close the connection pool, and stop the sandbox this connection started (if it did). Safe twice."""
+        super().close()
+        if self.owns_sandbox:
+            self.sandbox.stop()
+
     def __enter__(self) -> Connection:
         return self
 
@@ -89,24 +97,31 @@ def connect(*, subdomain: str | None = None, auth_base_url: str | None = None, c
 
     Settings come from the arguments, else ``SFMC_*`` environment variables, else ``.env``.
     ``sandbox=True`` (or ``SFMC_SANDBOX=1`` with no tenant given) starts the built-in sandbox and
-    logs in to it; ``sandbox=<running sandbox>`` logs in to that one.
+    logs in to it (``close()`` stops it again); ``sandbox=<running sandbox>`` logs in to that one.
     """
+    client_secret = Secret.wrap(client_secret)   # no frame of a failed login holds the secret in plain text
     explicit = any(v is not None for v in (subdomain, auth_base_url, client_id, client_secret))
     if sandbox is None and not explicit and os.environ.get("SFMC_SANDBOX", "").strip().lower() in _TRUE:
         sandbox = True
+    started = None
     if sandbox is True or sandbox == 1:
         from .. import sandbox as sandbox_module
 
-        sandbox = sandbox_module.start()
-    if sandbox is not None and sandbox is not False:
-        creds = _sandbox_credentials(sandbox, client_id, client_secret, account_id, scope)
-    else:
-        sandbox = None
-        creds = Credentials.resolve(subdomain=subdomain, auth_base_url=auth_base_url, client_id=client_id,
-                                    client_secret=client_secret, account_id=account_id, scope=scope,
-                                    dotenv=dotenv, prompt=prompt)
-    conn = Connection(creds, timeout=timeout, pool_size=pool_size, retry=retry, session=session,
-                      sandbox=sandbox)
+        sandbox = started = sandbox_module.start()
+    try:
+        if sandbox is not None and sandbox is not False:
+            creds = _sandbox_credentials(sandbox, client_id, client_secret, account_id, scope)
+        else:
+            sandbox = None
+            creds = Credentials.resolve(subdomain=subdomain, auth_base_url=auth_base_url, client_id=client_id,
+                                        client_secret=client_secret, account_id=account_id, scope=scope,
+                                        dotenv=dotenv, prompt=prompt)
+        conn = Connection(creds, timeout=timeout, pool_size=pool_size, retry=retry, session=session,
+                          sandbox=sandbox, owns_sandbox=started is not None)
+    except BaseException:
+        if started is not None:
+            started.stop()
+        raise
     try:
         conn.login()
     except BaseException:
@@ -117,7 +132,7 @@ def connect(*, subdomain: str | None = None, auth_base_url: str | None = None, c
     return conn
 
 
-def _sandbox_credentials(sandbox: Any, client_id: str | None, client_secret: str | Secret | None,
+def _sandbox_credentials(sandbox: Any, client_id: str | None, client_secret: Secret | None,
                          account_id: int | str | None, scope: str | None) -> Credentials:
     """The login of a running sandbox (what the caller gave wins); the environment and ``.env`` are ignored."""
     if account_id is None:

@@ -5,9 +5,13 @@ one :class:`~sfmc_nb.auth.TokenManager`. Every call goes through :meth:`Transpor
 
 * every request carries a ``(connect, read)`` timeout;
 * a 401 drops the token, fetches a new one and repeats the request once, never more;
+* no redirect is followed by a call that changes state; a read (GET) follows at most a few, each to the same host
+  over https (plain http only on loopback), so contact data and the token never go anywhere else;
 * after any other failure the :class:`~sfmc_nb.client.RetryPolicy` decides whether to wait and send again;
 * every failure leaves as an error of :mod:`sfmc_nb.errors`: an :class:`~sfmc_nb.errors.ApiError` subclass for
-  an HTTP error status, a :class:`~sfmc_nb.errors.TransportError` subclass when no answer came back.
+  an HTTP error status, a :class:`~sfmc_nb.errors.TransportError` subclass when no answer came back;
+* :attr:`Transport.requests_sent` counts every REST request that left (retries and redirects included),
+  :attr:`Transport.token_requests_sent` the token requests.
 
 Swap the transport by passing ``session=`` (a ``requests.Session`` with your own adapters mounted).
 """
@@ -27,17 +31,19 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .._rules import dumps_strict, int_or_none
-from ..auth import Credentials, Token, TokenManager, is_loopback, never_sent
-from ..errors import (
-    ApiError,
-    ConnectError,
-    NotFoundError,
-    OutcomeUnknownError,
-    RateLimitError,
-    ServerError,
-    SfmcError,
-    TransportError,
+from ..auth import (
+    MAX_REDIRECTS,
+    Credentials,
+    Token,
+    TokenManager,
+    host_of,
+    is_loopback,
+    may_follow_redirect,
+    redirect_target,
+    transport_failure,
 )
+from ..errors import ApiError, ConnectError, OutcomeUnknownError, SfmcError, TransportError
+from ._answers import api_error, redirect_error
 from ._retry import RetryPolicy
 
 __all__ = ["Transport", "read_json", "JSON_CONTENT_TYPE"]
@@ -108,9 +114,21 @@ class Transport:
         self.session = session
         self.tokens = TokenManager(credentials, session, timeout=self.timeout)
         self._counts_lock = threading.Lock()
-        self.request_count = 0
+        self._requests_sent = 0
         self.server_clock_offset: float | None = None  # server Date header minus local time, in seconds
         self.closed = False
+
+    @property
+    def requests_sent(self) -> int:
+        """REST requests that left so far: every attempt, retry and followed redirect (token requests apart)."""
+        return self._requests_sent
+
+    request_count = requests_sent
+
+    @property
+    def token_requests_sent(self) -> int:
+        """Token requests that left so far."""
+        return self.tokens.requests_sent
 
     @property
     def rest_base_url(self) -> str | None:
@@ -146,14 +164,14 @@ class Transport:
             call.attempts += 1
             token = self._token_for(call)
             answer = self._send(call, token)
-            if isinstance(answer, TransportError):
+            if isinstance(answer, SfmcError):
                 self._retry_or_raise(call, answer)
             elif answer.status_code == 401 and not call.refreshed:
                 self._on_expired_token(call, token)
             elif 200 <= answer.status_code < 300:
                 return answer, call.attempts
             else:
-                self._retry_or_raise(call, self._api_error(answer, method, path))
+                self._retry_or_raise(call, api_error(answer, method, path, self.retry))
 
     @staticmethod
     def _prepare(method: str, path: str, params: dict | None, json_body: Any, headers: dict | None,
@@ -170,23 +188,55 @@ class Transport:
         try:
             return self.tokens.get()
         except TransportError as exc:  # the token endpoint failed: this call itself never left
-            raise ConnectError(f"{call.method} {call.path}: no token ({exc})", method=call.method,
-                               path=call.path) from None
+            failure = ConnectError(f"{call.method} {call.path}: no token ({exc})", method=call.method, path=call.path)
+        raise failure   # outside the handler: the token error is not chained, its frames stay out of the traceback
 
-    def _send(self, call: _Call, token: Token) -> requests.Response | TransportError:
-        """One attempt: the HTTP answer (any status), or the transport error when none came back."""
-        url = token.rest_base_url + call.path.lstrip("/")
-        with self._counts_lock:
-            self.request_count += 1
+    def _send(self, call: _Call, token: Token) -> requests.Response | SfmcError:
+        """One attempt: the HTTP answer (any status but a redirect), or the error when none came back.
+
+        A redirect is followed only by a read, only to the same host (see :func:`~sfmc_nb.auth.may_follow_redirect`)
+        and at most :data:`~sfmc_nb.auth.MAX_REDIRECTS` times; any other is a :class:`~sfmc_nb.errors.RedirectError`.
+        """
+        url, params = token.rest_base_url + call.path.lstrip("/"), call.params
+        for hops in range(MAX_REDIRECTS + 1):
+            answer = self._send_once(call, token, url, params)
+            if isinstance(answer, TransportError) or not answer.is_redirect:
+                return answer
+            target = redirect_target(url, answer.headers.get("Location"))
+            if call.method != "GET":
+                why = f"{call.method} calls never follow a redirect (contact data and tokens go only to the host " \
+                      "the token named)"
+            elif not may_follow_redirect(url, target):
+                why = "reads follow redirects only to the same host and port over https"
+            elif hops == MAX_REDIRECTS:
+                why = f"more than {MAX_REDIRECTS} redirects in a row"
+            else:
+                url, params = target, None
+                continue
+            return redirect_error(answer, call.method, call.path, url, target, why)
+        raise AssertionError("unreachable")
+
+    def _send_once(self, call: _Call, token: Token, url: str, params: dict | None
+                   ) -> requests.Response | TransportError:
+        """One HTTP request, redirects not followed; counted in :attr:`requests_sent` when it left."""
         started = time.monotonic()
         try:
-            resp = self.session.request(call.method, url, params=call.params, data=call.body, headers=call.headers,
-                                        auth=_BearerAuth(token), timeout=self.timeout)
+            resp = self.session.request(call.method, url, params=params, data=call.body, headers=call.headers,
+                                        auth=_BearerAuth(token), timeout=self.timeout, allow_redirects=False)
         except requests.exceptions.RequestException as exc:  # incl. an answer cut off mid-body
-            return self._transport_error(exc, call.method, call.path)
+            failure = transport_failure(exc, what=f"{call.method} {call.path}", host=host_of(url),
+                                        method=call.method, path=call.path, read_timeout=self.timeout[1])
+            self._count(failure.sent)
+            return failure
+        self._count(True)
         self._note_server_clock(resp)
         log.debug("%s %s -> %s in %.3f s", call.method, call.path, resp.status_code, time.monotonic() - started)
         return resp
+
+    def _count(self, sent: bool) -> None:
+        if sent:
+            with self._counts_lock:
+                self._requests_sent += 1
 
     def _on_expired_token(self, call: _Call, token: Token) -> None:
         """A 401: drop the token and repeat the call once with a new one (not counted as an attempt)."""
@@ -218,39 +268,6 @@ class Transport:
             except (TypeError, ValueError):
                 pass
 
-    def _transport_error(self, exc: BaseException, method: str, path: str) -> TransportError:
-        """No answer: nothing sent (safe to resend) or the answer lost (the call may have been carried out)."""
-        host = urlsplit(self.rest_base_url or self.credentials.auth_base_url).netloc
-        if isinstance(exc, requests.exceptions.ConnectTimeout) or (
-                isinstance(exc, requests.exceptions.ConnectionError) and never_sent(exc)):
-            return ConnectError(f"{method} {path}: could not connect to {host} ({type(exc).__name__}); "
-                                "nothing was sent", method=method, path=path)
-        if isinstance(exc, requests.exceptions.Timeout):
-            what = f"no answer within {self.timeout[1]:g} s"
-        else:
-            what = "the connection was closed before the answer arrived"
-        return OutcomeUnknownError(f"{method} {path}: {what}; the request may have been carried out",
-                                   method=method, path=path)
-
-    def _api_error(self, resp: requests.Response, method: str, path: str) -> ApiError:
-        """An error status as the matching :class:`~sfmc_nb.errors.ApiError`, with the envelope's code and text."""
-        try:
-            body = resp.json()
-        except ValueError:
-            body = None
-        errorcode, message = _envelope(body)
-        if not isinstance(body, dict) and resp.text:
-            message = resp.text[:200].strip()
-        kwargs: dict[str, Any] = dict(status=resp.status_code, method=method, path=path, errorcode=errorcode,
-                                      message=message, body=body)
-        if resp.status_code == 429:
-            return RateLimitError(retry_after=self.retry.retry_after_seconds(resp.headers, body), **kwargs)
-        if resp.status_code == 404:
-            return NotFoundError(**kwargs)
-        if resp.status_code >= 500:
-            return ServerError(**kwargs)
-        return ApiError(**kwargs)
-
     # -- reading -------------------------------------------------------------------------
 
     def get_json(self, path: str, params: dict | None = None) -> Any:
@@ -270,15 +287,3 @@ class Transport:
                 return
             page += 1
 
-
-def _envelope(body: Any) -> tuple[int | None, str | None]:
-    """``errorcode`` and message of an error answer (REST envelope or OAuth shape; extra errors appended)."""
-    if not isinstance(body, dict):
-        return None, None
-    errorcode = int_or_none(body.get("errorcode", body.get("errorCode")))
-    message = body.get("message") or body.get("error_description") or body.get("error")
-    extra = body.get("additionalErrors")
-    if extra and isinstance(extra, list):
-        details = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in extra[:5])
-        message = f"{message} ({details})" if message else details
-    return errorcode, message

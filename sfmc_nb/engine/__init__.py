@@ -23,7 +23,7 @@ Where things are:
 """
 
 from .api import enter_journey
-from .columns import resolve_columns
+from .columns import ALL, AUTO, Columns, resolve_columns
 from .context import RunOptions
 from .journal import Journal, JournalState, replay
 from .preflight import preflight
@@ -32,4 +32,5 @@ from .progress import ProgressEvent, ProgressKind, TextProgress
 from .retry import RunRetry
 
 __all__ = ["enter_journey", "ProgressEvent", "ProgressKind", "TextProgress", "preflight", "resolve_columns",
+           "AUTO", "ALL", "Columns",
            "RunRetry", "Processing", "RunOptions", "Journal", "JournalState", "replay"]

@@ -1,7 +1,8 @@
 """``enter_journey``: the public call, a short composition of the engine's parts.
 
-Argument checks, the key and data columns, the pre-flight checks, the prepared rows, the journal of an
-earlier attempt, then the run; the result keeps a :class:`~sfmc_nb.engine.retry.RunRetry` so ``retry()``
+Every option checked, the key and data columns, the pre-flight checks (whose entry fields choose the columns
+of ``data="auto"``), the prepared rows, the journal of an earlier attempt, then the run; the run's notes are
+issued once each as warnings; the result keeps a :class:`~sfmc_nb.engine.retry.RunRetry` so ``retry()``
 can finish what the run could not.
 """
 
@@ -9,22 +10,22 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Hashable, Iterable
 from itertools import islice
 from typing import cast
 
 import pandas as pd
 
-from .._rules import DEFAULT_CONCURRENCY, MAX_BATCH_SIZE, check_concurrency
-from ..batching import PreparedRows, prepare
+from .._rules import MAX_BATCH_SIZE
+from ..batching import QUIET, PreparedRows, prepare
 from ..client import Connection, default_connection
-from ..errors import ValidationError
+from ..errors import ValidationError, warn_caller
 from ..results import DRY_RUN, NOT_SENT, EntryResult
-from .columns import resolve_columns
+from .checks import check_options
+from .columns import AUTO, resolve_columns
 from .context import ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, JournalState, replay
-from .preflight import preflight
+from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .reconcile import first_sent
 from .retry import RunRetry
@@ -34,7 +35,7 @@ __all__ = ["enter_journey"]
 
 
 def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = None,
-                  data: Iterable[Hashable] | str | None = None, *, connection: Connection | None = None,
+                  data: Iterable[Hashable] | str | None = AUTO, *, connection: Connection | None = None,
                   concurrency: int | None = None, dry_run: bool = False, validate: bool = True,
                   journal: str | os.PathLike[str] | None = None,
                   progress: ProgressCallback | bool | None = None,
@@ -43,38 +44,63 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
 
     ``contact_key`` names the key column (default: ``SubscriberKey`` or ``ContactKey``); ``data`` the
-    columns sent as entry data (``"all"``: every other column; default: none). ``journal`` names a JSON-lines
-    file: running again with the same file resumes without re-entering queued contacts. ``progress`` is a
-    callback receiving :class:`ProgressEvent` (``True``: a text line every few seconds on stderr).
+    columns sent as entry data: ``"auto"`` (default) the columns that are fields of the entry data
+    extension, ``"all"`` every other column, or a list. ``journal`` names a JSON-lines file: running again
+    with the same file resumes without re-entering queued contacts. ``progress`` is a callback receiving
+    :class:`ProgressEvent` (``True``: a text line every few seconds on stderr). Every option is checked
+    before anything is sent; notes about the run are issued once each as :class:`~sfmc_nb.errors.SfmcWarning`
+    and kept in ``result.warnings``.
     """
     _check_arguments(df, event_key)
-    key, data_cols = resolve_columns(df, contact_key, data)
-    options = RunOptions(concurrency=check_concurrency(DEFAULT_CONCURRENCY if concurrency is None else concurrency),
-                         batch_size=batch_size, progress=progress_callback(progress), max_seconds=max_seconds)
+    checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
+                            journal=journal, progress=progress, batch_size=batch_size, na=na,
+                            duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
+    columns = resolve_columns(df, contact_key, data)   # every column check that needs no request
+    options = RunOptions(concurrency=checked.concurrency, batch_size=checked.batch_size,
+                         progress=progress_callback(progress), max_seconds=checked.max_seconds)
     conn = cast(Connection, connection or default_connection())   # default_connection() raises when there is none
     conn.ensure_pool(options.concurrency)
-    limits, notes = preflight(conn, event_key, [str(c) for c in data_cols]) if validate else ({}, [])
-    with warnings.catch_warnings():  # prepare's notes reach the user once, through result.warnings
-        warnings.simplefilter("ignore", UserWarning)
-        prepared = prepare(df, key, data_cols, na=na, duplicates=duplicates, float_keys=float_keys,
-                           max_lengths=limits or None)
-    result = _new_result(event_key, prepared, notes, dry_run)
+    schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
+        else EntrySchema()
+    if _is_auto(data):
+        columns = resolve_columns(df, columns.key, data, fields=schema.field_names)
+    limits = schema.limits([str(c) for c in columns.data])
+    prepared = prepare(df, columns.key, columns.data, na=na, duplicates=duplicates, float_keys=float_keys,
+                       max_lengths=limits or None, warn=False)
+    result = _new_result(event_key, prepared, columns.notes + schema.notes, dry_run)
     if dry_run:
-        result.preview = [b.members for b in islice(prepared.batches(batch_size), 3)]
+        result.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)]
+        _warn(result.warnings)
         return result
 
     started, started_at = time.monotonic(), time.time()
-    state, jrnl = _open_journal(journal, event_key, key, prepared, result) if journal is not None else (None, None)
+    state, jrnl = _open_journal(journal, event_key, columns.key, prepared, result) if journal is not None \
+        else (None, None)
     retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
     result.attach_retry(retry)
     result.attach_processing(Processing(conn))
     runner = retry.runner(result)
     todo = prepared.sendable_positions if state is None else _resume(runner, state, started_at)
+    _warn(result.warnings)
+    warned = len(result.warnings)
     try:
         runner.run(todo)
     finally:
         result.seconds = time.monotonic() - started
+    _warn(result.warnings[warned:])
     return result
+
+
+def _is_auto(data: object) -> bool:
+    return isinstance(data, str) and data == AUTO
+
+
+def _warn(messages: list[str]) -> None:
+    """Each note of a run once, as a :class:`SfmcWarning` pointing at the caller's line (notes that only
+    confirm what the caller asked for, such as ``duplicates='drop'``, stay in ``result.warnings`` alone)."""
+    for message in dict.fromkeys(messages):
+        if not message.startswith(QUIET):
+            warn_caller(message)
 
 
 def _check_arguments(df: object, event_key: object) -> None:
@@ -86,7 +112,8 @@ def _check_arguments(df: object, event_key: object) -> None:
 
 def _new_result(event_key: str, prepared: PreparedRows, notes: list[str], dry_run: bool) -> EntryResult:
     """A result with every row skipped: refused rows with their reason, the rest "not sent" until sent."""
-    result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run)
+    result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run,
+                         key_column=str(prepared.contact_key))
     result.warnings.extend(notes + prepared.warnings)
     for pos, reason in prepared.skipped.items():
         result.set_row(pos, "skipped", message=reason)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO
 
-from .._rules import counts_text
+from .._rules import PROGRESS_STATUSES, counts_text
 
 __all__ = ["ProgressKind", "ProgressEvent", "TextProgress", "ALWAYS_SHOWN"]
 
@@ -39,7 +39,11 @@ ALWAYS_SHOWN = frozenset({ProgressKind.START, ProgressKind.THROTTLE, ProgressKin
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One step of a run, for progress displays."""
+    """One step of a run, for progress displays.
+
+    ``counts`` holds the rows by status as they stand, plus ``pending``: the rows this run has yet to send or
+    hear back about (``skipped`` counts only rows refused before sending).
+    """
 
     kind: ProgressKind
     batches_done: int
@@ -71,5 +75,6 @@ class TextProgress:
         self._last = now
         speed = f", {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
         note = f" ({event.message})" if event.message else ""
-        print(f"[sfmc_nb] {event.kind}: batch {event.batches_done}/{event.batches_total}; "
-              f"{counts_text(event.counts, empty='none yet')}{speed}{note}", file=self.stream, flush=True)
+        counts = counts_text(event.counts, PROGRESS_STATUSES, empty="none yet")
+        print(f"[sfmc_nb] {event.kind}: batch {event.batches_done}/{event.batches_total}; {counts}{speed}{note}",
+              file=self.stream, flush=True)

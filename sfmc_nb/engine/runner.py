@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import FrameType
 from typing import NamedTuple
 
+from .._rules import PENDING, PROGRESS_STATUSES
 from ..batching import Batch, PreparedRows
 from ..client import Connection
 from ..results import BatchRecord, EntryResult
@@ -81,6 +82,8 @@ class Runner:
         self._batches_total = 0
         self._rows_answered = 0
         self._started = time.monotonic()
+        self._waiting: set[int] = set()                   # rows this run has not answered yet: "pending"
+        self._waiting_by_status: Counter[str] = Counter()  # the result's status of those rows meanwhile
 
     # -- progress ---------------------------------------------------------------------------------
 
@@ -90,12 +93,27 @@ class Runner:
             return
         elapsed = time.monotonic() - self._started
         sent = self._rows_answered  # by this run only: a retry's speed must not count earlier runs' rows
-        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), self.result.counts,
+        event = ProgressEvent(kind, self._batches_done, self._batches_total, len(self.result), self.progress_counts(),
                               elapsed, sent / elapsed if elapsed > 0 and sent else None, wait_s, message)
         try:
             progress(event)
         except Exception:  # a broken display must not break the run
             log.exception("progress callback failed")
+
+    def progress_counts(self) -> dict[str, int]:
+        """The result's counts with the rows this run has not answered yet as ``pending`` (never ``skipped``,
+        which progress keeps for rows refused before sending)."""
+        counts = self.result.counts
+        for status, n in self._waiting_by_status.items():
+            counts[status] -= n
+        counts[PENDING] = len(self._waiting)
+        return {s: counts.get(s, 0) for s in PROGRESS_STATUSES}
+
+    def _answered(self, pos: int) -> None:
+        """Row ``pos`` is about to get its outcome: it is no longer pending."""
+        if pos in self._waiting:
+            self._waiting.discard(pos)
+            self._waiting_by_status[self.result.status[pos]] -= 1
 
     def drain_events(self) -> None:
         """Emit the events the workers queued (progress callbacks run on this thread only)."""
@@ -112,6 +130,8 @@ class Runner:
         positions = list(positions)
         size, res = self.options.batch_size, self.result
         self._batches_total = -(-len(positions) // size) if positions else 0
+        self._waiting = {p for p in positions if p not in self.prepared.skipped}
+        self._waiting_by_status = Counter(res.status[p] for p in self._waiting)
         self._started = time.monotonic()
         pending = _Pending(self.prepared.batches(size, positions=positions))
         res.concurrency = res.concurrency or self.options.concurrency
@@ -231,6 +251,7 @@ class Runner:
             record.outcome = "unknown"
             record.message = "interrupted while in flight"
             for pos in positions:
+                self._answered(pos)
                 res.set_row(pos, "unknown", message="interrupted while in flight: reconcile with .retry()",
                             attempts=max(1, res.attempts[pos] or 0))
                 if res.sent_at[pos] is None:
@@ -250,6 +271,7 @@ class Runner:
         attempts = outcome.record.attempts
         self._rows_answered += sum(1 for row in outcome.rows if row.status in ("queued", "not_queued"))
         for row in outcome.rows:
+            self._answered(row.pos)
             res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
                         message=row.message, request_id=row.request_id, attempts=attempts)
             if outcome.record.sent_at is not None and res.sent_at[row.pos] is None:

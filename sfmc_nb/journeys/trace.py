@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 
-from .._html import STYLE, frame_html
+from .._html import STYLE, frame_html, frame_markdown
 from .._rules import one_line, plural
 from ..errors import ValidationError
 from .definition import JourneyGraph
@@ -270,6 +270,16 @@ class JourneyTrace:
                 + _WHOLE_PATHS + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False,
                                             max_colwidth=_PATH_CHARS, empty="no contacts")
                 + "</div>")
+
+    def _repr_markdown_(self) -> str:
+        """The trace as a report for terminals and Markdown exports: counts per activity, then the paths."""
+        counts = self.counts.rename_axis("activity").reset_index(name="contacts")
+        paths = self.paths.assign(path=lambda f: f["path"].map(ARROW.join)).reset_index()
+        return "\n\n".join([f"**JourneyTrace: {self.summary()}**", *(f"note: {n}" for n in self.notes),
+                             "Contacts per activity:",
+                             frame_markdown(counts, max_rows=100, index=False), "Paths:",
+                             frame_markdown(paths, max_rows=_SHOWN, index=False, max_colwidth=400,
+                                            empty="no contacts")])
 
     def __repr__(self) -> str:
         lines = [f"JourneyTrace: {self.summary()}"] + [f"note: {n}" for n in self.notes] + ["Contacts per activity:"]

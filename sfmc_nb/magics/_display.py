@@ -1,7 +1,7 @@
 """What the magics return for display: the ``%sfmc_auth --status`` card and the ``%sfmc_journey`` card.
 
-Both have a text repr (terminals, nbval, GitHub previews) and an HTML repr (notebooks); neither holds the
-client secret or a token.
+Both have a text repr (nbval, IPython), a Markdown repr (terminals, nbconvert) and an HTML repr (notebooks);
+neither holds the client secret or a token.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._html import frame_html
+from .._html import frame_html, frame_markdown
 
 __all__ = ["AuthStatus", "JourneyInfo"]
 
@@ -49,6 +49,12 @@ class AuthStatus:
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
 
+    def _repr_markdown_(self) -> str:
+        if not self.logged_in:
+            return "**sfmc_nb**: not logged in (run `%sfmc_auth`)"
+        table = pd.DataFrame(self.rows(), columns=["", "value"])
+        return "**sfmc_nb connection**\n\n" + frame_markdown(table, index=False, max_colwidth=200)
+
     def _repr_html_(self) -> str:
         if not self.logged_in:
             return '<div class="sfmc-auth-status"><b>sfmc_nb</b>: not logged in (run <code>%sfmc_auth</code>)</div>'
@@ -83,6 +89,15 @@ class JourneyInfo(dict):
 
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
+
+    def _repr_markdown_(self) -> str:
+        summary = pd.DataFrame(self._summary_rows()[1:], columns=["", "value"])
+        out = [f"**Journey {self.get('name')!r}**", frame_markdown(summary, index=False)]
+        fields = self.get("entryFields")
+        if isinstance(fields, pd.DataFrame) and len(fields):
+            out += ["Entry data extension columns:", frame_markdown(fields, index=False)]
+        out.extend(f"note: {p}" for p in self.get("problems") or [])
+        return "\n\n".join(out)
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td style='text-align:left'>"

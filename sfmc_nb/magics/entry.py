@@ -10,6 +10,7 @@ import argparse
 import keyword
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 
-from .._rules import MAX_CONCURRENCY, check_concurrency, default_contact_key
-from ..errors import ValidationError
+from .._rules import MAX_CONCURRENCY, check_concurrency
+from ..errors import SfmcWarning, ValidationError
 from ._base import SfmcMagicsBase
 from ._cells import read_body
-from ._errors import guard, listed
+from ._errors import guard
 from ._parsing import MagicParser
 
 __all__ = ["EntryMagics"]
@@ -52,7 +53,8 @@ def _enter_parser() -> MagicParser:
     p.add_argument("result_var", nargs="?", help="variable that receives the EntryResult")
     p.add_argument("--event", required=True, help="the entry event definition key")
     p.add_argument("--contact-key", help="contact key column (default: SubscriberKey or ContactKey)")
-    p.add_argument("--data", help="columns sent as entry data: COL,COL or 'all' (default: all others)")
+    p.add_argument("--data", help="columns sent as entry data: COL,COL, 'all' (every column but the key) or "
+                   "'auto' (default: the columns that are fields of the entry data extension)")
     p.add_argument("--from", dest="source", metavar="DF", help="a DataFrame variable instead of the cell body")
     p.add_argument("--dry-run", action="store_true", help="check and build the batches, send nothing")
     p.add_argument("--concurrency", type=int, help="batches in flight (default: SfmcMagics.concurrency)")
@@ -76,7 +78,7 @@ class EntryMagics(SfmcMagicsBase):
     @guard
     def journey_enter(self, line: str = "", cell: str | None = None):
         """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
-        [--data COL,COL|all] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
+        [--data COL,COL|all|auto] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
 
         The cell body holds CSV with a header row (every value read as text; tabs or semicolons when the
         header has no comma) or JSON lines; a row whose field count differs from the header's, or anything
@@ -84,7 +86,9 @@ class EntryMagics(SfmcMagicsBase):
 
             %journey_enter res --event KEY --from df
 
-        The result is displayed once and stored in ``result_var``; the magic returns None.
+        ``--data`` defaults to ``auto``, as ``data=`` in Python: the columns that are fields of the entry data
+        extension (one warning names those left out). The result is displayed once, with the run's warnings,
+        and stored in ``result_var``; the magic returns None.
         """
         prog = "%%journey_enter" if cell is not None else "%journey_enter"
         args = self._parser.parse_line(line)
@@ -94,16 +98,17 @@ class EntryMagics(SfmcMagicsBase):
         if not args.event.strip():
             raise UsageError(f"{prog}: --event needs the entry event definition key")
         df = self._contacts(args, cell, prog)
-        contact_key, data = _columns(args, df, prog)
-        concurrency = self._concurrency(args, prog)
-        conn = self.connection()
-
         from .. import engine as _engine  # the engine is loaded on first use, not by %load_ext
 
-        result = _engine.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
-                                      concurrency=concurrency, dry_run=args.dry_run,
-                                      validate=self.settings.validate and not args.no_validate,
-                                      journal=self._journal(args), progress=self._progress())
+        contact_key, data = _columns(_engine, args, df, prog)
+        concurrency = self._concurrency(args, prog)
+        conn = self.connection()
+        with warnings.catch_warnings():  # the result shown below carries the run's warnings
+            warnings.simplefilter("ignore", SfmcWarning)
+            result = _engine.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
+                                          concurrency=concurrency, dry_run=args.dry_run,
+                                          validate=self.settings.validate and not args.no_validate,
+                                          journal=self._journal(args), progress=self._progress())
         if args.wait is not None and not result.dry_run:
             result.wait(timeout=args.wait)
         self.settings.last_result = result
@@ -168,22 +173,19 @@ class EntryMagics(SfmcMagicsBase):
             print(repr(result))
 
 
-def _columns(args: argparse.Namespace, df: pd.DataFrame, prog: str) -> tuple[str, Any]:
-    """The contact key column (named or found) and the data columns (``"all"`` or a list without the key)."""
-    contact_key = args.contact_key
-    if contact_key is None:
-        contact_key = default_contact_key(df.columns)
-        if contact_key is None:
-            raise UsageError(f"{prog}: name the contact key column with --contact-key; columns are "
-                             f"{listed(df.columns)}")
-    elif contact_key not in df.columns:
-        raise UsageError(f"{prog}: no column {contact_key!r}; columns are {listed(df.columns)}")
-    data: Any = "all"
-    if args.data is not None and args.data.strip().lower() != "all":
-        data = [c.strip() for c in args.data.split(",") if c.strip()]
-        missing = [c for c in data if c not in df.columns]
-        if missing:
-            raise UsageError(f"{prog}: --data names missing columns {listed(missing)}; columns are "
-                             f"{listed(df.columns)}")
-        data = [c for c in data if c != contact_key]
-    return contact_key, data
+def _columns(engine: Any, args: argparse.Namespace, df: pd.DataFrame, prog: str) -> tuple[Any, Any]:
+    """The contact key column and ``data=`` as :func:`sfmc_nb.engine.resolve_columns` reads them (the Python
+    API's one resolver): ``--data`` names, ``all``, or ``auto`` (the default); checked now, before any request."""
+    data: Any = engine.AUTO
+    if args.data is not None:
+        words = [c.strip() for c in args.data.split(",") if c.strip()]
+        if len(words) == 1 and words[0].lower() in (engine.AUTO, engine.ALL):
+            data = words[0].lower()
+        else:
+            data = words
+    try:
+        columns = engine.resolve_columns(df, args.contact_key, data, key_option="--contact-key",
+                                         data_option="--data")
+    except ValidationError as exc:
+        raise UsageError(f"{prog}: {exc}") from None
+    return columns.key, data if isinstance(data, str) else columns.data

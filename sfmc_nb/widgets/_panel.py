@@ -87,7 +87,8 @@ class ResultPanel(widgets.VBox):
     Attributes for tests and callers: ``header`` (HTML, class ``sfmc-counts``), ``notice`` (HTML,
     ``sfmc-notice``), ``retry_button`` (``sfmc-retry``), ``save_button`` (``sfmc-save``), ``tabs`` (Tab,
     ``sfmc-tabs``, titles :data:`TAB_TITLES`), ``summary_html`` and ``batches_pager`` (Summary tab),
-    ``errors_pager`` (Errors tab), ``rows_pager`` (All rows tab), ``raw_html`` (Raw tab), ``last_path``
+    ``reasons_html`` (class ``sfmc-reasons``: the rows grouped by reason, with the fix) and ``errors_pager``
+    (Errors tab), ``rows_pager`` (All rows tab), ``raw_html`` (Raw tab), ``last_path``
     (the last CSV saved), ``last_error`` (the last retry/save exception, shown in ``notice``).
     """
 
@@ -105,11 +106,12 @@ class ResultPanel(widgets.VBox):
         self.summary_html = widgets.HTML().add_class("sfmc-summary")
         self.batches_pager = Pager(page_size, empty="no batches were sent", css="sfmc-batches")
         self.errors_pager = Pager(page_size, empty="every row queued", css="sfmc-errors", columns=ERROR_COLUMNS)
+        self.reasons_html = widgets.HTML().add_class("sfmc-reasons")
         self.rows_pager = Pager(page_size, css="sfmc-rows")
         self.raw_html = widgets.HTML().add_class("sfmc-raw")
         self.tabs = widgets.Tab(
-            children=[widgets.VBox([self.summary_html, self.batches_pager]), self.errors_pager, self.rows_pager,
-                      self.raw_html],
+            children=[widgets.VBox([self.summary_html, self.batches_pager]),
+                      widgets.VBox([self.reasons_html, self.errors_pager]), self.rows_pager, self.raw_html],
             titles=TAB_TITLES,
         ).add_class("sfmc-tabs")
         actions = widgets.HBox([self.retry_button, self.save_button, self.notice],
@@ -126,12 +128,13 @@ class ResultPanel(widgets.VBox):
         return f"ResultPanel({self.result.event_key!r}: {counts_text(self.result.counts)})"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The live widget, plus the result's bounded HTML table for places that cannot run widgets
-        (nbconvert, GitHub previews): JupyterLab shows the widget, static renderers the table."""
+        """The live widget, plus the result's bounded HTML table and Markdown report for places that cannot run
+        widgets (nbconvert, GitHub previews, terminals): JupyterLab shows the widget, static renderers the rest."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, tuple):
             bundle = bundle[0]
-        return {**(bundle or {}), "text/html": self.result._repr_html_()}
+        result = self.result
+        return {**(bundle or {}), "text/html": result._repr_html_(), "text/markdown": result._repr_markdown_()}
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -170,6 +173,14 @@ class ResultPanel(widgets.VBox):
             if self.result.journal else ""
         return f'<div class="sfmc-stats">{chips}</div>{journal}'
 
+    def reasons_table_html(self) -> str:
+        """The Errors tab's first table: one line per reason (count, an example key, the fix); the rows follow."""
+        reasons = self.result.error_reasons()
+        if reasons.empty:
+            return ""
+        return frame_html(reasons, max_rows=PAGE_SIZE, index=False, title="By reason", footer=True) + \
+            '<div class="sfmc-note">The rows:</div>'
+
     def raw_text(self) -> str:
         r = self.result
         if r.raw:
@@ -191,6 +202,7 @@ class ResultPanel(widgets.VBox):
         self.summary_html.value = self.summary_table_html()
         self.batches_pager.set_frame(r.batches)
         self.errors_pager.set_frame(frame[(frame["status"] != "queued") | (frame["processing"] == "errored")])
+        self.reasons_html.value = self.reasons_table_html()
         self.rows_pager.set_frame(frame)
         self.raw_html.value = self.raw_text()
         n = self.retryable()

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import ipywidgets as widgets
 
-from .._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text
+from .._rules import PROGRESS_COLOURS, PROGRESS_LABELS, PROGRESS_STATUSES, counts_text
 from ..engine.progress import ProgressEvent, ProgressKind
 from ._format import ALERT_COLOUR, WARN_COLOUR, seconds_text
 
@@ -57,6 +57,14 @@ class ProgressView(widgets.VBox):
 
     def __repr__(self) -> str:
         return "sfmc progress"   # stable for nbval
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live bar for JupyterLab, and no text for static exports (nbconvert, terminals): the result
+        shown after the run says everything the bar did, so the bar leaves no stray line behind."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle["text/plain"] = ""
+        return bundle
 
 
 class LiveProgress:
@@ -123,7 +131,7 @@ class LiveProgress:
         """One line for an event: batches of total, rows by status, speed, and the event's own note."""
         cps = event.contacts_per_second
         text = (f"{event.batches_done:,}/{event.batches_total:,} batches, {event.rows_total:,} rows: "
-                f"{counts_text(event.counts, empty='no rows yet')}")
+                f"{counts_text(event.counts, PROGRESS_STATUSES, empty='no rows yet')}")
         text += f"; {seconds_text(event.elapsed)} s" + (f", {cps:,.0f} contacts/s" if cps else "")
         if event.kind == ProgressKind.THROTTLE:
             text += f"; throttled: waiting {seconds_text(event.wait or 0)} s"
@@ -201,8 +209,8 @@ class LiveProgress:
         view.bar.bar_style = self._bar_style(event.kind, counts)
         cps = event.contacts_per_second
         badges = " · ".join(
-            f'<span style="color:{STATUS_COLOURS[s]};font-weight:{700 if s in RETRYABLE else 400}">'
-            f"{int(counts.get(s, 0)):,} {STATUS_LABELS[s]}</span>" for s in STATUSES if counts.get(s))
+            f'<span style="color:{PROGRESS_COLOURS[s]};font-weight:{700 if s in RETRYABLE else 400}">'
+            f"{int(counts.get(s, 0)):,} {PROGRESS_LABELS[s]}</span>" for s in PROGRESS_STATUSES if counts.get(s))
         view.status.value = (f'<span class="sfmc-note">&nbsp;{done:,} of {total:,} batches · '
                              f"{int(event.rows_total):,} rows: {badges or 'no rows yet'} · "
                              f"{seconds_text(event.elapsed)} s" + (f" · {cps:,.0f} contacts/s" if cps else "")

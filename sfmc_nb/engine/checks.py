@@ -1,0 +1,79 @@
+"""Every option of ``enter_journey`` checked before anything happens: no request, no journal line.
+
+Each bad value raises one :class:`ValidationError` naming the option, what it got and what it takes, so a
+typo never surfaces as a ``ZeroDivisionError`` halfway through a run, or after the pre-flight requests.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .._rules import DEFAULT_CONCURRENCY, check_concurrency
+from ..batching import DUPLICATES_OPTIONS, FLOAT_KEYS_OPTIONS, NA_OPTIONS, check_option, check_size
+from ..client import Connection
+from ..errors import ValidationError
+
+__all__ = ["CheckedOptions", "check_options", "check_journal_path"]
+
+
+class CheckedOptions(NamedTuple):
+    """The options a run uses, in the types it uses them."""
+
+    concurrency: int
+    batch_size: int
+    max_seconds: float
+
+
+def check_options(*, connection: Any, concurrency: Any, dry_run: Any, validate: Any, journal: Any, progress: Any,
+                  batch_size: Any, na: Any, duplicates: Any, float_keys: Any, max_seconds: Any) -> CheckedOptions:
+    """Check every option of a run; raise a :class:`ValidationError` for the first bad one."""
+    if connection is not None and not isinstance(connection, Connection):
+        raise ValidationError(f"connection must be a sfmc_nb.Connection (from sfmc_nb.connect()) or None; got "
+                              f"{type(connection).__name__}")
+    workers = check_concurrency(DEFAULT_CONCURRENCY if concurrency is None else concurrency)
+    for name, value in (("dry_run", dry_run), ("validate", validate)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValidationError(f"{name} must be True or False; got {value!r}")
+    if journal is not None:
+        check_journal_path(journal)
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise ValidationError(f"progress must be True, False, None or a callable receiving a ProgressEvent; got "
+                              f"{progress!r}")
+    size = check_size(batch_size, "batch_size")
+    check_option("na", na, NA_OPTIONS)
+    check_option("duplicates", duplicates, DUPLICATES_OPTIONS)
+    check_option("float_keys", float_keys, FLOAT_KEYS_OPTIONS)
+    return CheckedOptions(workers, size, _check_seconds(max_seconds))
+
+
+def check_journal_path(journal: Any) -> Path:
+    """``journal=`` as a path a file can be written at: not empty, not a folder, in a folder (made if missing)."""
+    if not isinstance(journal, (str, os.PathLike)):
+        raise ValidationError(f"journal must be a file path (str or pathlib.Path); got {type(journal).__name__}")
+    text = os.fspath(journal)
+    if not isinstance(text, str) or not text.strip():
+        raise ValidationError("journal is empty: name a file, e.g. journal='welcome-run.jsonl'")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_file():
+        raise ValidationError(f"journal {text!r} is a folder (or not a regular file): name a file in it, e.g. "
+                              f"journal='{(path / 'run.jsonl').as_posix()}'")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValidationError(f"journal {text!r} cannot be written: {str(parent)!r} is a file, not a folder")
+            break
+    return path
+
+
+def _check_seconds(value: Any) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"max_seconds must be a number of seconds above 0; got {value!r}")
+    seconds = float(value)
+    if math.isnan(seconds) or seconds <= 0:
+        raise ValidationError(f"max_seconds must be a number of seconds above 0; got {value!r}")
+    return seconds

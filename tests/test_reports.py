@@ -1,0 +1,81 @@
+"""Errors read by reason, and the reports a terminal reads: ``error_reasons()``, the Markdown and text reprs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sfmc_nb
+from sfmc_nb import enter_journey
+from sfmc_nb._reasons import fix_for, reason_text
+from sfmc_nb.client import RetryPolicy
+from sfmc_nb.results import EntryResult
+
+FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
+
+
+def fast_conn(sb):
+    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
+
+
+def test_a_hundred_rows_failing_with_the_same_http_500_read_as_one_line(sandbox):
+    sandbox.inject("500", 10_000)
+    df = pd.DataFrame({"SubscriberKey": [f"h{i:03d}" for i in range(100)]})
+    res = enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox), batch_size=10, data=None)
+    reasons = res.error_reasons()
+    assert list(reasons.columns) == ["reason", "status", "errorcode", "count", "example", "fix"]
+    assert len(reasons) == 1
+    row = reasons.iloc[0]
+    assert row["count"] == 100 and row["status"] == "failed" and "HTTP 500" in row["reason"]
+    assert row["example"] == "h000" and row["fix"] == ".retry() later"
+    text = " ".join(repr(res).split())
+    assert "100 rows did not queue, by reason:" in text and "; fix: .retry() later" in text
+
+
+def test_reasons_fold_the_values_that_differ_and_name_the_fix(sandbox):
+    df = pd.DataFrame({"SubscriberKey": ["k1", "k2", "k3", "", "   ", None, "k7", "k7"],
+                       "Email": ["bad1", "bad2", "ok@example.com", "a@example.com", "b@example.com", "c@x.org",
+                                 "d@example.com", "e@example.com"]})
+    res = enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox), data=["Email"], duplicates="drop")
+    reasons = res.error_reasons().set_index("reason")
+    email = "Field 'Email' expects an email address, got '…'."
+    assert reasons.loc[email, "count"] == 2 and reasons.loc[email, "example"] == "k1"
+    assert reasons.loc[email, "errorcode"] == 10003 and "email addresses" in reasons.loc[email, "fix"]
+    blank = reasons.loc["blank contact key (empty or only whitespace)"]
+    assert blank["count"] == 2 and blank["example"] == "row 3" and blank["fix"] == "fill in the SubscriberKey column"
+    assert reasons.loc["missing contact key", "fix"] == "fill in the SubscriberKey column"
+    assert reasons.loc["duplicate of an earlier row", "count"] == 1
+    assert list(res.error_reasons()["count"]) == sorted(res.error_reasons()["count"], reverse=True)
+
+
+def test_reason_text_and_fixes():
+    assert reason_text(None, "unknown") == "unknown"
+    assert reason_text("column 'Name': text of 61 characters exceeds the limit of 50", "skipped") == \
+        "column 'Name': text exceeds the limit of 50 characters"
+    assert reason_text("duplicate of row 12; missing contact key", "skipped") == \
+        "duplicate of an earlier row; missing contact key"
+    assert fix_for("unknown", "answer lost").startswith(".retry() checks them")
+    assert fix_for("failed", "throttled for more than 300 s; call .retry() later").startswith(".retry() later")
+    assert fix_for("queued", "whatever") == ""
+
+
+def test_no_errors_no_reasons():
+    res = EntryResult("E", pd.RangeIndex(2), ["a", "b"])
+    for pos in range(2):
+        res.set_row(pos, "queued", event_instance_id=f"e{pos}")
+    assert res.error_reasons().empty and list(res.error_reasons().columns)[0] == "reason"
+    assert res._repr_markdown_().startswith("**Journey entry into 'E': 2 rows: 2 queued")
+
+
+def test_the_markdown_report_is_bounded_and_has_no_html(sandbox):
+    df = pd.DataFrame({"SubscriberKey": [f"m{i:03d}" for i in range(300)],
+                       "Email": ["bad"] * 40 + [f"m{i}@example.com" for i in range(260)],
+                       "Notes": ["n"] * 300})
+    with pytest.warns(sfmc_nb.SfmcWarning, match="left out 'Notes'"):
+        res = enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox))
+    text = res._repr_markdown_()
+    assert "<" not in text.replace("<NA>", "") and "40 rows did not queue, by reason:" in text
+    assert "- ⚠ data='auto' left out 'Notes'" in text and "The rows (first 10):" in text
+    assert text.count("\n| ") < 20
+    table = [line for line in text.splitlines() if line.startswith("| reason")]
+    assert table and "| count |" in table[0] and "| fix" in table[0]
