@@ -1,6 +1,6 @@
 """Run every benchmark in one go and print their figures one after the other.
 
-    python benchmarks/run_all.py            # payload preparation (1,000,000 rows), then end-to-end entry
+    python benchmarks/run_all.py    # payload preparation (1,000,000 rows), end-to-end entry, entry under a quota
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = [("payload preparation", "bench_batching.py"), ("end-to-end entry", "bench_entry.py")]
+SCRIPTS = [("payload preparation", "bench_batching.py"), ("end-to-end entry", "bench_entry.py"),
+           ("entry under a quota", "bench_pacing.py")]
 
 
 def main() -> int:

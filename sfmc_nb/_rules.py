@@ -158,3 +158,17 @@ PROGRESS_COLOURS = {**STATUS_COLOURS, PENDING: "#3b6ea8"}
 
 MAX_CONTACT_KEY_LENGTH = 254
 """Characters a contact key may hold in Marketing Cloud; longer keys are refused before sending."""
+
+
+# -- the longest wait a 429 may ask for ------------------------------------------------------------------------
+
+MAX_RETRY_AFTER = 86_400.0
+"""A ``Retry-After`` longer than a day (or infinite: ``1e309``) is read as a day, so waits stay finite numbers."""
+
+
+def retry_after_text(seconds: float) -> str:
+    """A wait a 429 asked for, for messages: ``"3600 s"``; at the ceiling, ``"86400 s or more"``."""
+    return f"{seconds:g} s or more" if seconds >= MAX_RETRY_AFTER else f"{seconds:g} s"
+
+
+__all__ += ["MAX_RETRY_AFTER", "retry_after_text"]

@@ -96,7 +96,7 @@ def test_rate_limit_both_styles(make, style):
     for _ in range(5):  # the token endpoint is never throttled
         c.new_token()
     deadline = time.monotonic() + 5
-    while c.journeys().status_code == 429:  # the sliding window lets requests through again
+    while c.journeys().status_code == 429:  # the bucket refills and lets requests through again
         assert time.monotonic() < deadline
         time.sleep(0.1)
 

@@ -14,13 +14,14 @@ Other errors (400, 403, 404, ...) are the caller's to fix and never retried.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from .._rules import backoff_delay
+from .._rules import MAX_RETRY_AFTER, backoff_delay
 from ..errors import RateLimitError, ServerError, SfmcError, TransportError
 
 __all__ = ["RetryPolicy", "MIN_RETRY_AFTER"]
@@ -77,22 +78,39 @@ class RetryPolicy:
 
     @staticmethod
     def retry_after_seconds(headers: Mapping[str, str], body: Any, now: float | None = None) -> float | None:
-        """The wait a 429 asks for: ``Retry-After`` header (seconds or HTTP date), else body ``retryAfter``."""
+        """The wait a 429 asks for: ``Retry-After`` header (seconds or HTTP date), else body ``retryAfter``.
+
+        Always a finite number or ``None``: a wait past ``MAX_RETRY_AFTER`` (a day), infinite ones such as
+        ``1e309`` included, reads as that ceiling, a negative one as 0, and one that is no number (``nan``,
+        ``soon``) as not given, like a missing header.
+        """
         header = headers.get("Retry-After")
         if header:
+            seconds = _seconds(header)
+            if seconds is not None:
+                return seconds
             try:
-                return max(0.0, float(header))
-            except ValueError:
-                try:
-                    when = parsedate_to_datetime(header).timestamp()
-                except (TypeError, ValueError):
-                    pass
-                else:
-                    return max(0.0, when - (time.time() if now is None else now))
+                when = parsedate_to_datetime(header).timestamp()
+            except (TypeError, ValueError, OverflowError):
+                pass
+            else:
+                return _seconds(when - (time.time() if now is None else now))
         if isinstance(body, dict):
             for key in ("retryAfter", "retry_after"):
-                try:
-                    return max(0.0, float(body[key]))
-                except (KeyError, TypeError, ValueError):
-                    continue
+                seconds = _seconds(body.get(key))
+                if seconds is not None:
+                    return seconds
         return None
+
+
+def _seconds(value: Any) -> float | None:
+    """``value`` as a wait in seconds within [0, MAX_RETRY_AFTER]; ``None`` when it is no number at all."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(seconds):
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)

@@ -75,7 +75,8 @@ class Runner:
         self.result = result
         self.options = options
         self.ctx = RunContext(conn, event_key, options, journal,
-                              Throttle(options.concurrency, conn.retry.backoff_base, conn.retry.backoff_max),
+                              Throttle(options.concurrency, conn.retry.backoff_base, conn.retry.backoff_max,
+                                       max_wait=options.max_seconds),
                               claimed={e for e in result.event_instance_id if e})
         self.left_in_flight: LeftInFlight = [] if left_in_flight is None else left_in_flight
         self._batches_done = 0

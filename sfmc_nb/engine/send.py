@@ -4,7 +4,8 @@ Each request ends one of a few ways, and each has its handler:
 
 * an answer: members are read one by one (queued or refused); members it does not account for are
   reconciled (:meth:`BatchSend._on_answer`);
-* 429: every worker pauses and the same members go again (:meth:`BatchSend._on_throttled`);
+* 429: every worker pauses and the same members go again, unless the service asks for a wait longer than
+  the run may take: then the members left fail, like every batch after them (:meth:`BatchSend._on_throttled`);
 * answer lost or 5xx: the members are in doubt, so they are looked up before any is resent
   (:meth:`BatchSend._on_in_doubt`);
 * never connected, or a 401 after the client's token refresh: nothing was carried out, so sending again
@@ -53,6 +54,7 @@ class BatchSend:
         self.failures = 0                            # requests that failed without an answer
         self.first_sent: float | None = None
         self.deadline = 0.0
+        self.sent_epoch = 0                          # the throttle's epoch when the last request went
 
     def run(self) -> BatchOutcome:
         """Send until every member has an outcome; never raises (rows are never lost)."""
@@ -74,9 +76,12 @@ class BatchSend:
 
     def _attempt(self) -> bool:
         """One request for the members left, and its outcome handled. False: the batch is settled."""
-        self.ctx.throttle.wait(self.ctx.stop)
+        self.sent_epoch = self.ctx.throttle.acquire(self.ctx.stop)
         if self.ctx.stop.is_set():
             return self._on_stopped()
+        if self.ctx.throttle.gave_up:   # a 429 asked for a longer wait than the run may take
+            self._finish("failed", self.ctx.throttle.gave_up)
+            return False
         ident = self._journal_sent()
         try:
             answer = self.ctx.conn.enter_batch(self.ctx.event_key, [self.members[i] for i in self.remaining],
@@ -118,11 +123,19 @@ class BatchSend:
         return False
 
     def _on_throttled(self, exc: RateLimitError, ident: dict[str, Any]) -> bool:
-        """429: nothing was carried out. Every worker pauses; the same members go again after the wait."""
+        """429: nothing was carried out. Every worker pauses (once per burst of 429s); the same members go again
+        after the wait. A wait longer than the run may take ends them ``failed`` now, and the run's sending."""
         self.record.http_status = 429
         self.ctx.note({"kind": "refused", **ident, "http": 429})
-        wait_s = self.ctx.throttle.throttled(exc.retry_after)
+        throttle = self.ctx.throttle
+        first_give_up = throttle.gave_up is None
+        wait_s = throttle.throttled(exc.retry_after, self.sent_epoch)
         self.out.throttled_waits += 1
+        if throttle.gave_up:
+            if first_give_up:
+                self.ctx.report(ProgressKind.THROTTLE, 0.0, f"throttled: {throttle.gave_up}")
+            self._finish("failed", throttle.gave_up, exc.errorcode)
+            return False
         self.ctx.report(ProgressKind.THROTTLE, wait_s, f"throttled: waiting {wait_s:.1f} s")
         if time.monotonic() + wait_s > self.deadline:
             self._finish("failed", f"throttled for more than {self.ctx.options.max_seconds:g} s; call .retry() later",
@@ -164,7 +177,7 @@ class BatchSend:
 
     def _on_answer(self, answer: BatchAnswer, ident: dict[str, Any]) -> bool:
         """An answer: members it accounts for are queued or not; the rest are reconciled, never resent."""
-        self.ctx.throttle.success()
+        self.ctx.throttle.success(self.sent_epoch)
         self.record.http_status = answer.status_code
         self.record.request_id = answer.request_id
         self.out.raw.append(answer.raw)

@@ -19,7 +19,7 @@ from . import FAULT_DEFAULTS, JOURNEY_DEFAULTS, start
 HELP = {
     "latency": "seconds added to every REST answer",
     "jitter": "plus up to this many seconds, at random",
-    "rate_limit": "REST requests per second before 429 answers (default: no limit)",
+    "rate_limit": "REST requests a second (a token bucket, bursts of as many) before 429 answers (default: no limit)",
     "rate_limit_style": "how a 429 says when to come back: header (Retry-After) or body",
     "retry_after": "seconds a header-style 429 asks to wait",
     "error_rate": "share of REST requests answered 500/503 without being carried out (0..1)",

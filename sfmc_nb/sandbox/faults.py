@@ -1,5 +1,9 @@
 """Fault injection: latency, throttling, 5xx answers, lost answers, short-lived tokens.
 
+Throttling is a token bucket, the usual shape of an API quota: ``rate_limit`` REST requests a second on
+average, with bursts of up to ``rate_limit`` requests after a quiet second; a request finding the bucket empty
+is answered 429 without being carried out.
+
 Every random decision comes from one ``random.Random(seed)``, drawn in a fixed order per request, so a run
 of sequential requests misbehaves the same way every time it is repeated with the same seed.
 """
@@ -15,9 +19,9 @@ from dataclasses import dataclass
 DEFAULTS = {
     "latency": 0.0,             # seconds added to every REST answer
     "jitter": 0.0,              # plus uniform [0, jitter] seconds
-    "rate_limit": None,         # REST requests per sliding second before 429
+    "rate_limit": None,         # REST requests a second (token bucket, bursts of as many) before 429
     "rate_limit_style": "header",  # "header": Retry-After + errorcode 50100; "body": errorcode 50200
-    "retry_after": 1,           # seconds announced by header-style 429s
+    "retry_after": 1,           # seconds announced by header-style 429s; a string is sent as written ("1e309")
     "error_rate": 0.0,          # share of REST requests answered 500/503 without being carried out
     "lost_answer_rate": 0.0,    # share of batch entries carried out, then the connection dropped
     "token_lifetime": 1079,     # expires_in of issued tokens
@@ -36,24 +40,30 @@ class Plan:
     lose_answer: bool = False   # carry the request out, then close the connection without answering
 
 
-def seconds_text(value: float) -> str:
-    """``1`` -> "1", ``0.2`` -> "0.2": whole seconds stay integers, fractions are written as decimals."""
+def seconds_text(value: float | str) -> str:
+    """``1`` -> "1", ``0.2`` -> "0.2": whole seconds stay integers, fractions are written as decimals.
+    A string is already the text to send (a malformed or absurd wait a test wants the client to meet)."""
+    if isinstance(value, str):
+        return value
     value = float(value)
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def seconds_value(value: float) -> int | float:
+def seconds_value(value: float | str) -> int | float | str:
+    if isinstance(value, str):
+        return value
     value = float(value)
     return int(value) if value.is_integer() else value
 
 
 class Faults:
-    """Thread-safe fault settings plus the seeded generator and the rate limiter's window."""
+    """Thread-safe fault settings plus the seeded generator and the rate limiter's token bucket."""
 
     def __init__(self, seed: int = 0, **options):
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        self._window: collections.deque[float] = collections.deque()
+        self._tokens: float | None = None   # the bucket's tokens; None: full (a new or changed limit)
+        self._refilled = 0.0                # when the bucket was last topped up (time.monotonic)
         self._injected: collections.deque[str] = collections.deque()
         self._settings = dict(DEFAULTS)
         self.configure(**options)
@@ -75,7 +85,7 @@ class Faults:
         with self._lock:
             self._settings.update(options)
             if "rate_limit" in options:
-                self._window.clear()
+                self._tokens = None
 
     def reset(self) -> None:
         """Switch every fault off (the processing pace is kept) and forget pending injections."""
@@ -84,7 +94,7 @@ class Faults:
                 if name not in NOT_FAULTS:
                     self._settings[name] = value
             self._injected.clear()
-            self._window.clear()
+            self._tokens = None
 
     def inject(self, kind: str, count: int = 1) -> None:
         if kind not in KINDS:
@@ -104,17 +114,21 @@ class Faults:
                 if kind == "lost-answer":
                     return Plan(delay, lose_answer=True)
                 return Plan(delay, answer=kind)
-            if s["rate_limit"] is not None:
-                now = time.monotonic()
-                while self._window and self._window[0] <= now - 1.0:
-                    self._window.popleft()
-                if len(self._window) >= s["rate_limit"]:
-                    return Plan(delay, answer="429" if s["rate_limit_style"] == "header" else "429-body")
-                self._window.append(now)
+            if s["rate_limit"] is not None and not self._admit(float(s["rate_limit"])):
+                return Plan(delay, answer="429" if s["rate_limit_style"] == "header" else "429-body")
             if s["error_rate"] and rng.random() < s["error_rate"]:
                 return Plan(delay, answer=rng.choice(("500", "503")))
             lose = bool(is_batch and s["lost_answer_rate"] and rng.random() < s["lost_answer_rate"])
             return Plan(delay, lose_answer=lose)
+
+    def _admit(self, rate: float) -> bool:
+        """Take a token from the bucket (``rate`` a second, holding as many, at least one); False when empty."""
+        now, capacity = time.monotonic(), max(1.0, rate)
+        tokens = capacity if self._tokens is None else min(capacity, self._tokens + (now - self._refilled) * rate)
+        self._refilled = now
+        admitted = tokens >= 1.0
+        self._tokens = tokens - 1.0 if admitted else tokens
+        return admitted
 
 
 def _validate(name: str, value) -> None:
@@ -125,6 +139,10 @@ def _validate(name: str, value) -> None:
             raise ValueError("rate_limit_style must be 'header' or 'body'")
         return
     if name == "rate_limit" and value is None:
+        return
+    if name == "retry_after" and isinstance(value, str):
+        if not value.strip() or not value.isprintable() or not value.isascii():
+            raise ValueError("retry_after as text must be a printable ASCII header value")
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise ValueError(f"{name} must be a number")
