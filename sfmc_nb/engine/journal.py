@@ -33,6 +33,26 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._mend_tail()
+
+    def _mend_tail(self) -> None:
+        """A run killed mid-write leaves a last line without its newline: end it if it is a whole record,
+        else cut it off (``read`` skipped it), so the records written from now on start on a line of their own."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as fh:
+            data = fh.read()
+            if not data or data.endswith(b"\n"):
+                return
+            start = data.rfind(b"\n") + 1
+            try:
+                whole = isinstance(json.loads(data[start:].decode("utf-8")), dict)
+            except ValueError:   # UnicodeDecodeError included
+                whole = False
+            if whole:
+                fh.write(b"\n")
+            else:
+                fh.truncate(start)
 
     def write(self, record: Record, durable: bool = False) -> None:
         """Append one record; opened per write so no file handle outlives a run (or a kernel interrupt)."""
