@@ -3,7 +3,8 @@
 The Interaction API writes dates such as ``"2020-04-30T03:54:17.993"`` (0 to 3 fractional digits) in the
 tenant's system time: UTC-6 all year, UTC-7 on stack S4 (docs: "Dates: Marketing Cloud's system time"). A
 connection learns which from evidence: a status item of an entry whose answer came back (its request was made
-between two known local moments) against the server's clock (the ``Date`` header). Until it has, a zone-less
+between two known local moments) against the server's clock (the ``Date`` header), or a recent entry that would
+lie in the future in one of the two zones. Until it has, a zone-less
 date is read as UTC-6 while UTC-7 is still allowed for, so no decision that could send a contact twice rests on
 the guess. Dates with an offset or ``Z`` are taken as given.
 """
@@ -25,6 +26,7 @@ ZONE_STEP = 900.0                       # time zones are whole quarter hours
 CLOCK_ALLOWANCE = 300.0                 # clock difference allowed for when the server sends no Date header
 EVIDENCE_KEPT = 20                      # answered requests kept per connection as evidence
 EVIDENCE_MAX_AGE = 3600.0               # older answers are not used to learn the zone
+FUTURE_ALLOWANCE = 60.0                 # a date this far past the server's clock still counts as not in the future
 
 StatusItem = dict[str, Any]
 
@@ -90,6 +92,29 @@ class TenantTime:
             if window is not None and self._learn(item.get("createdDate"), *window, server_offset):
                 return
 
+    def rule_out(self, items: list[StatusItem], server_offset: float | None) -> bool:
+        """Learn the zone from dates that would lie in the future in every zone allowed for but one (an entry
+        made in the last hour on a UTC-6 tenant, read as UTC-7). True when the zone was learned now."""
+        if self.learned or server_offset is None:
+            return False
+        readings = []
+        for item in items:
+            for name in ("createdDate", "modifiedDate"):
+                parsed = parse_date(item.get(name)) if isinstance(item, dict) else None
+                if parsed is not None and parsed[1]:
+                    self.writes_offsets = True
+                    return True
+                if parsed is not None:
+                    readings.append(parsed[0])
+        if not readings:
+            return False
+        now = time.time() + server_offset + FUTURE_ALLOWANCE
+        possible = [zone for zone in SYSTEM_ZONES if max(readings) - zone <= now]
+        if len(possible) == 1:
+            self.zone = possible[0]
+            return True
+        return False
+
     def _learn(self, text: object, sent: float, answered: float, server_offset: float | None) -> bool:
         parsed = parse_date(text)
         if parsed is None:
@@ -127,12 +152,15 @@ class TenantTime:
         return earliest - server_offset, latest - server_offset
 
     def start_date(self, local: float, server_offset: float | None) -> str:
-        """A ``startDate`` in system time the tenant cannot read as later than ``local`` (local epoch).
+        """A ``startDate`` the tenant cannot read as later than ``local`` (local epoch).
 
-        Written in the learned zone; else in the westernmost zone allowed for, so a tenant on UTC-6 reads it
-        an hour early (more items to read, none missed).
+        In system time, as the tenant writes its dates: in the learned zone, else in the westernmost zone
+        allowed for, so a tenant on UTC-6 reads it an hour early (more items to read, none missed). A tenant
+        that writes its dates in UTC with ``Z`` gets one in that form.
         """
         instant = local + (server_offset if server_offset is not None else -CLOCK_ALLOWANCE)
+        if self.writes_offsets:
+            return system_text(instant, 0.0) + "Z"
         return system_text(instant, self.zone if self.zone is not None else min(SYSTEM_ZONES))
 
 

@@ -140,6 +140,7 @@ class _Lookup:
         self.undated: Counter[str | None] = Counter()
         self.request_read: str | None = None   # a request of ours read whole: keys it lacks are not entered
         self.settled = False                   # every key's fate is known from what was read
+        self._newest: list[StatusItem] = []    # the window's first page (newest first)
 
     # -- the strategies ---------------------------------------------------------------------------
 
@@ -151,22 +152,32 @@ class _Lookup:
             return
         params = self._window_params()
         try:
-            first = self.reader.page({**params, "$orderBy": "modifiedDate desc"})
+            count = self._first_page(params)
+            if count is not None and not self.settled and not self._candidate() and self.clock.rule_out(
+                    self._newest, self.conn.server_clock_offset):
+                params = self._window_params()           # the zone is known now: the window from the right moment
+                count = self._first_page(params)
         except ApiError as exc:
             if isinstance(exc, ServerError):
                 raise
             self.ask_each(self.distinct, dated=False)    # the window cannot be read: contact by contact
             return
-        count = int_or_none(first.get("count"))
-        self.take_all(_items(first))
-        if count is not None and count <= len(_items(first)):
-            self.settled = True                          # the whole window was on that page
+        if self.settled:
             return
         request_id = self._candidate() or self._probe()
         if request_id:
             self.read_request(request_id)
         if self.check.final and not self.settled:
             self._prove_absence(params, count)
+
+    def _first_page(self, params: dict) -> int | None:
+        """The window's newest entries (one page) and how many it holds; settled when that is all of them."""
+        first = self.reader.page({**params, "$orderBy": "modifiedDate desc"})
+        self._newest = _items(first)
+        count = int_or_none(first.get("count"))
+        self.take_all(self._newest)
+        self.settled = count is not None and count <= len(self._newest)
+        return count
 
     def read_request(self, request_id: str) -> None:
         """Every entry of one request; when it is this batch's own, a key it lacks is not entered by it."""
