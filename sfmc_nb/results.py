@@ -79,7 +79,7 @@ class EntryResult:
     request_id: list = field(default_factory=list)
     batch: list = field(default_factory=list)
     attempts: list = field(default_factory=list)
-    sent_at: list = field(default_factory=list, repr=False)   # when each row was first sent (epoch seconds)
+    sent_at: list = field(default_factory=list, repr=False)   # when the request that may enter each row was sent
     batch_records: list[BatchRecord] = field(default_factory=list)
     raw: list = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)

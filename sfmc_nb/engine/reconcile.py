@@ -30,7 +30,7 @@ __all__ = ["UNDATED", "UNDATED_MESSAGE", "Check", "Found", "find_queued", "Statu
 
 log = logging.getLogger("sfmc_nb.engine")
 
-WINDOW_MARGIN = 30.0     # seconds the window starts before the send, when the server's clock is known
+WINDOW_MARGIN = 10.0     # seconds the window starts before the send, when the server's clock is known
 DATE_MARGIN = 2.0        # a createdDate cut to the second and a Date header read low
 STATUS_PAGE = 50         # the status endpoint's documented default page size
 PROBES = 2               # contacts asked about one by one to find the request's id in a busy window

@@ -295,9 +295,10 @@ class Runner:
             send.record.outcome = "unknown"
             send.record.message = "interrupted while in flight"
             message = in_doubt_message(sent + self.options.landing_horizon, "interrupted while in flight")
-            for pos in send.remaining_positions:
-                res.set_row(pos, "unknown", message=message, attempts=max(1, res.attempts[pos] or 0))
-                res.sent_at[pos] = sent
+            for pos in send.positions:   # rows it settled but did not report yet included: retry() collects them
+                if res.status[pos] not in ("queued", "not_queued"):
+                    res.set_row(pos, "unknown", message=message, attempts=max(1, res.attempts[pos] or 0))
+                    res.sent_at[pos] = sent
         self._give_up_parked()
 
     # -- outcomes ---------------------------------------------------------------------------------
