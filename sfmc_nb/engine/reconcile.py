@@ -34,6 +34,7 @@ WINDOW_MARGIN = 10.0     # seconds the window starts before the send, when the s
 DATE_MARGIN = 2.0        # a createdDate cut to the second and a Date header read low
 STATUS_PAGE = 50         # the status endpoint's documented default page size
 PROBES = 2               # contacts asked about one by one to find the request's id in a busy window
+MAX_PAGES = 2000         # a listing is never read further (100,000 items)
 UNDATED_MESSAGE = ("the status endpoint lists an entry for this contact whose date cannot show whether this run "
                    "made it; not resent: check it (%sfmc_batch_status) before entering it again")
 
@@ -92,9 +93,14 @@ class StatusReader:
         first = self.page(params)
         items = _items(first)
         count = int_or_none(first.get("count"))
-        if count is None:
-            return items, len(items) < STATUS_PAGE
-        pages = -(-count // STATUS_PAGE)
+        if count is None:   # no count: page on until a short page
+            page, last = 1, items
+            while len(last) >= STATUS_PAGE and page < MAX_PAGES:
+                page += 1
+                last = _items(self.page(params, page))
+                items.extend(last)
+            return items, len(last) < STATUS_PAGE
+        pages = min(-(-count // STATUS_PAGE), MAX_PAGES)
         last_count = count
         for number in range(2, pages + 1):
             data = self.page(params, number)
@@ -137,10 +143,11 @@ class _Lookup:
         self.distinct = list(dict.fromkeys(check.keys))
         self.need = Counter(check.keys)
         self.items_by_key: dict[str | None, dict[str, StatusItem]] = {k: {} for k in self.distinct}  # eid -> item
-        self.undated: Counter[str | None] = Counter()
+        self.undated: dict[str | None, set[str]] = {k: set() for k in self.distinct}   # entries that cannot be dated
         self.request_read: str | None = None   # a request of ours read whole: keys it lacks are not entered
         self.settled = False                   # every key's fate is known from what was read
         self._newest: list[StatusItem] = []    # the window's first page (newest first)
+        self._ordered = True                   # ask for the newest first (documented: $orderBy on modifiedDate)
 
     # -- the strategies ---------------------------------------------------------------------------
 
@@ -155,7 +162,10 @@ class _Lookup:
             count = self._first_page(params)
             if count is not None and not self.settled and not self._candidate() and self.clock.rule_out(
                     self._newest, self.conn.server_clock_offset):
-                params = self._window_params()           # the zone is known now: the window from the right moment
+                for key in self.distinct:                # the zone is known now: what was seen is dated anew,
+                    self.items_by_key[key].clear()       # and the window read from the right moment
+                    self.undated[key].clear()
+                params = self._window_params()
                 count = self._first_page(params)
         except ApiError as exc:
             if isinstance(exc, ServerError):
@@ -172,7 +182,13 @@ class _Lookup:
 
     def _first_page(self, params: dict) -> int | None:
         """The window's newest entries (one page) and how many it holds; settled when that is all of them."""
-        first = self.reader.page({**params, "$orderBy": "modifiedDate desc"})
+        try:
+            first = self.reader.page({**params, "$orderBy": "modifiedDate desc"} if self._ordered else params)
+        except ApiError as exc:
+            if isinstance(exc, ServerError) or not self._ordered:
+                raise
+            self._ordered = False            # the order refused: the same page in the endpoint's own order
+            first = self.reader.page(params)
         self._newest = _items(first)
         count = int_or_none(first.get("count"))
         self.take_all(self._newest)
@@ -195,7 +211,7 @@ class _Lookup:
         """Ask about each key on its own (its entries of this event since the window's start)."""
         for key in keys:
             self.items_by_key[key].clear()
-            self.undated[key] = 0
+            self.undated[key].clear()
             params: dict[str, Any] = {"contactKey": key, "eventDefinitionKey": self.event_key}
             if dated:
                 params["startDate"] = self._window_params()["startDate"]
@@ -260,7 +276,7 @@ class _Lookup:
         if when == "after" and eid:
             self.items_by_key[key][eid] = item
         elif when != "before" and eid not in self.claimed:
-            self.undated[key] += 1
+            self.undated[key].add(str(eid or sorted(item.items())))
 
     def _candidate(self) -> str | None:
         """The requestId most of this check's unclaimed entries carry."""
@@ -277,13 +293,14 @@ class _Lookup:
     def pick(self) -> list[StatusItem | None]:
         """One unclaimed item per key occurrence, claimed now; ``UNDATED`` or None when there is none."""
         found: list[StatusItem | None] = []
+        undated = Counter({key: len(ids) for key, ids in self.undated.items()})
         with self.lock:
             for key in self.check.keys:
                 pick = next((item for eid, item in self.items_by_key[key].items() if eid not in self.claimed), None)
                 if pick is not None:
                     self.claimed.add(pick["eventInstanceId"])
-                elif self.undated[key]:
-                    self.undated[key] -= 1
+                elif undated[key]:
+                    undated[key] -= 1
                     pick = UNDATED
                 found.append(pick)
         return found
