@@ -204,6 +204,7 @@ def test_ctrl_c_twice_with_requests_in_flight_then_resume_enters_each_once(sandb
     def press_twice(event):
         if event.kind == "batch" and event.batches_done == 2:
             os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.01)                    # two presses, not one signal delivered once
             os.kill(os.getpid(), signal.SIGINT)
 
     res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, progress=press_twice,
