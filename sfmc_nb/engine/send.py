@@ -117,7 +117,8 @@ class BatchSend:
             log.exception("batch %s stopped by an unexpected error", self.record.number)
             self.parked_until = None
             self._finish("unknown", f"stopped by an unexpected error ({type(exc).__name__}); "
-                         "not resent: call .retry() to check and finish")
+                         "not resent: call .retry() to check and finish",
+                         sent_at=self.doubt.sent if self.doubt else self.attempt_sent)
             self.out.fatal = exc
         self.record.seconds += time.monotonic() - started
         self.out.parked_until = self.parked_until
@@ -287,7 +288,8 @@ class BatchSend:
             if item is None:
                 still.append(i)
             elif item is UNDATED:
-                out.rows.append(RowOutcome(self.positions[i], "unknown", message=f"{why}; {UNDATED_MESSAGE}"))
+                out.rows.append(RowOutcome(self.positions[i], "unknown", message=f"{why}; {UNDATED_MESSAGE}",
+                                           sent_at=doubt.sent))
             else:
                 row = RowOutcome(self.positions[i], "queued", item.get("eventInstanceId"), None, None,
                                  item.get("requestId"))
