@@ -37,6 +37,8 @@ HTML_ROWS = 20
 TEXT_WIDTH = 110   # the text repr wraps long messages and warnings at this width, never cuts them
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
+UNPICKLED = ("it was restored from a pickle, without the connection its run used; run enter_journey again with "
+             "the same journal= to finish it")
 
 PanelFactory = Callable[["EntryResult"], Any]
 _panel_factory: PanelFactory | None = None
@@ -92,7 +94,7 @@ class EntryResult:
     request_id: list = field(default_factory=list)
     batch: list = field(default_factory=list)
     attempts: list = field(default_factory=list)
-    sent_at: list = field(default_factory=list, repr=False)   # when each row was first sent (epoch seconds)
+    sent_at: list = field(default_factory=list, repr=False)   # when the request that may enter each row was sent
     processing: list = field(default_factory=list)            # PROCESSING, once wait() followed the row
     processing_message: list = field(default_factory=list)
     batch_records: list[BatchRecord] = field(default_factory=list)
@@ -114,6 +116,7 @@ class EntryResult:
     _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
     _processing_handle: ProcessingHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
+    _no_retry: str | None = field(default=None, init=False, repr=False, compare=False)   # why retry() cannot run
 
     def __post_init__(self) -> None:
         n = len(self.contact_keys)
@@ -121,6 +124,15 @@ class EntryResult:
                      "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the rows and figures; the retry and processing handles (connection, threads) and the listeners
+        stay behind."""
+        state = dict(self.__dict__)
+        state["_retry_handle"], state["_processing_handle"], state["_listeners"] = None, None, []
+        if self._retry_handle is not None or self._no_retry:
+            state["_no_retry"] = self._no_retry or UNPICKLED
+        return state
 
     # -- building --------------------------------------------------------------------------
 
@@ -246,6 +258,15 @@ class EntryResult:
         """True when :meth:`retry` can act: the result came from a live run (not a dry run or a copy)."""
         return self._retry_handle is not None and not self.dry_run
 
+    @property
+    def no_retry_reason(self) -> str | None:
+        """Why :meth:`retry` cannot act on this result (None when it can)."""
+        if self.can_retry:
+            return None
+        if self.dry_run:
+            return "a dry run sent nothing"
+        return self._no_retry or "it was not made by a live run"
+
     # -- acting ----------------------------------------------------------------------------
 
     def retry(self, **options: Any) -> EntryResult:
@@ -255,7 +276,7 @@ class EntryResult:
         fix the data and run again.
         """
         if self._retry_handle is None:
-            raise RuntimeError("this result cannot be retried (it was not made by a live run)")
+            raise RuntimeError(f"this result cannot be retried: {self.no_retry_reason}")
         self._retry_handle.retry(self, **options)
         for listener in list(self._listeners):
             listener(self)

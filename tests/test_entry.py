@@ -25,6 +25,7 @@ from sfmc_nb.errors import ValidationError
 from sfmc_nb.results import NOT_SENT
 
 FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
+HORIZON = 0.5   # seconds a request in doubt may still land here (the sandbox works on no request longer)
 
 
 def contacts(n, prefix="c", start=0):
@@ -92,7 +93,7 @@ def test_5xx_is_reconciled_then_resent_once(sandbox):
     conn = fast_conn(sandbox)
     sandbox.configure(error_rate=0.25)
     df = contacts(1000)
-    res = enter_journey(df, sandbox.event_key, connection=conn)
+    res = enter_journey(df, sandbox.event_key, connection=conn, landing_horizon=HORIZON)
     assert_exactly_once(sandbox, df, res)
     assert sandbox.stats["server_errors"] >= 1 and res.retries >= 1 and res.reconciliations >= 1
 
@@ -125,7 +126,7 @@ def test_dropped_before_processing_is_resent_once(sandbox):
     conn = fast_conn(sandbox)
     sandbox.inject("drop", count=2)
     df = contacts(300)
-    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=2)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=2, landing_horizon=HORIZON)
     assert_exactly_once(sandbox, df, res)
     assert res.reconciliations >= 2
 
@@ -155,7 +156,7 @@ def test_failures_past_the_budget_end_failed_and_retry_finishes_them(sandbox):
     conn = fast_conn(sandbox)
     sandbox.inject("500", count=6)        # one batch fails every attempt
     df = contacts(150)
-    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=1)
+    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=1, landing_horizon=0.1)
     assert res.counts["failed"] == 100 and res.counts["queued"] == 50
     assert "failed attempts" in res.errors()["message"].iloc[0]
     res.retry()
@@ -166,8 +167,7 @@ def test_unknown_when_status_cannot_be_read_then_retry_reconciles_without_resend
     conn = fast_conn(sandbox)
     df = contacts(40)
     sandbox.inject("lost-answer", count=1)
-    monkeypatch.setattr(conn, "batch_status", _failing_status)   # the status endpoint is down too
-    monkeypatch.setattr(conn, "batch_status_page", _failing_status)
+    monkeypatch.setattr(conn, "batch_status_read", _failing_status)   # the status endpoint is down too
     res = enter_journey(df, sandbox.event_key, connection=conn)
     assert res.counts["unknown"] == 40 and sandbox.entry_counts(sandbox.event_key).total() == 40
     assert "not resent" in res.errors()["message"].iloc[0]
@@ -177,7 +177,7 @@ def test_unknown_when_status_cannot_be_read_then_retry_reconciles_without_resend
     assert sandbox.stats["batches_accepted"] == 1
 
 
-def _failing_status(**kwargs):
+def _failing_status(*args, **kwargs):
     raise sfmc_nb.ServerError(status=503, method="GET", path="/interaction/v1/async/events/status")
 
 
@@ -270,7 +270,8 @@ def test_run_killed_with_sigkill_resumes_from_its_journal(sandbox, tmp_path):
     sandbox.configure(latency=0.0)
     df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
     conn = fast_conn(sandbox)
-    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal)
+    # a batch journalled as sent may have been killed before it left: it is resent once past its horizon
+    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, landing_horizon=HORIZON)
     assert_exactly_once(sandbox, df, res)
 
 
@@ -423,10 +424,10 @@ def test_reconciliation_never_takes_an_earlier_runs_entry(sandbox):
     first = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     time.sleep(3.5)   # beyond the 2 s allowance plus the 1 s resolution of the server's Date header
     sandbox.inject("500", count=1)                 # answered 500, not carried out: must be resent
-    second = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    second = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=HORIZON)
     assert sandbox.entry_counts(sandbox.event_key) == {"A1": 2, "B2": 2}
     assert set(second.to_frame()["eventInstanceId"]).isdisjoint(first.to_frame()["eventInstanceId"])
-    assert second.reconciliations == 1 and second.retries == 1
+    assert second.reconciliations == 2 and second.retries == 1   # looked up at once, and again past the horizon
 
 
 def test_a_key_is_in_one_batch_in_flight_at_a_time(sandbox):
@@ -474,7 +475,7 @@ def test_reconciliation_reads_the_recent_window_when_that_is_cheaper(sandbox):
     assert res.reconciliations == 1 and _status_gets(sandbox) <= 3   # 100 entries: 2 pages, not 100 lookups
 
 
-def test_reconciliation_asks_contact_by_contact_when_the_window_is_large(sandbox):
+def test_reconciliation_finds_the_request_by_its_id_when_the_window_is_busy(sandbox):
     conn = fast_conn(sandbox)
     earlier = contacts(2000, prefix="old")
     enter_journey(earlier, sandbox.event_key, connection=conn, validate=False)
@@ -484,7 +485,10 @@ def test_reconciliation_asks_contact_by_contact_when_the_window_is_large(sandbox
     res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     assert set(sandbox.entry_counts(sandbox.event_key).values()) == {1}
     assert (res.to_frame()["status"] == "queued").all()
-    assert _status_gets(sandbox) - before == 1 + 20                    # one probe, then one per contact
+    # the zone learned once, one page of the window (2,020 entries: too many to read), one contact asked
+    # about unless that page shows the request already, then the request by requestId: not one per contact
+    status_gets = _status_gets(sandbox) - before
+    assert status_gets <= 4 and res.requests == 1 + status_gets
 
 
 def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
@@ -492,11 +496,14 @@ def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
     df = contacts(100)
     df.loc[[1010, 1050, 1090], "Email"] = "not-an-email"      # refused per member: never in the status list
     sandbox.inject("lost-answer", count=1)
-    res = enter_journey(df, sandbox.event_key, data=["Email"], connection=conn, validate=False)
+    res = enter_journey(df, sandbox.event_key, data=["Email"], connection=conn, validate=False,
+                        landing_horizon=HORIZON)
     counts = sandbox.entry_counts(sandbox.event_key)
     assert len(counts) == 97 and set(counts.values()) == {1}
     assert res.counts["queued"] == 97 and res.counts["not_queued"] == 3   # resent once, refused again
-    assert _status_gets(sandbox) == 2 + 3                    # two window pages, then the three missing keys
+    # one page of the window shows the request; its 97 entries by requestId (2 pages); once past the horizon,
+    # the request again (2 pages): the three keys it lacks were refused, not entered, and are sent again
+    assert _status_gets(sandbox) == 1 + 2 + 2
 
 
 def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, tmp_path, monkeypatch):
@@ -504,13 +511,13 @@ def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, t
     journal = tmp_path / "crash.jsonl"
     df = contacts(3)
     sandbox.inject("lost-answer", count=1)
-    monkeypatch.setattr(conn, "batch_status", _failing_status)        # status endpoint down: rows stay unknown
+    monkeypatch.setattr(conn, "batch_status_read", _failing_status)   # status endpoint down: rows stay unknown
     first = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
     assert first.counts["unknown"] == 3
     time.sleep(3.5)                                                    # the next session starts much later
     second = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
     assert second.counts["unknown"] == 3
-    monkeypatch.setattr(conn, "batch_status", type(conn).batch_status.__get__(conn))   # the endpoint is back
+    monkeypatch.undo()                                                 # the endpoint is back
     second.retry()
     assert_exactly_once(sandbox, df, second)                           # found, not sent a second time
 
@@ -533,36 +540,46 @@ def test_pressing_ctrl_c_twice_stops_waiting_and_retry_collects_the_batches_in_f
 
 
 def test_dating_status_items():
-    from sfmc_nb.engine.reconcile import _dated
+    from sfmc_nb.engine.dates import TenantTime
+    from sfmc_nb.engine.reconcile import dated
 
     since = 1_800_000_000.0
     iso = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).isoformat()  # noqa: E731
-    naive = lambda t: datetime.fromtimestamp(t, tz=timezone.utc).replace(tzinfo=None).isoformat()  # noqa: E731
-    assert _dated({"createdDate": iso(since + 0.5)}, since, 0.0) == "after"
-    assert _dated({"createdDate": iso(since - 10)}, since, 0.0) == "before"
-    assert _dated({"createdDate": iso(since - 1)}, since, 0.0) == "after"      # within the 2 s allowance
-    assert _dated({"createdDate": iso(since + 60)}, since, 60.0) == "after"    # server clock a minute ahead
-    assert _dated({"createdDate": naive(since)}, since, 0.0) == "undated"      # no time zone: cannot tell
-    assert _dated({"createdDate": naive(since - 3 * 86400)}, since, 0.0) == "before"
-    assert _dated({}, since, 0.0) == "undated"
-    assert _dated({"createdDate": iso(since - 100)}, since, None) == "undated"  # no Date header: minutes of doubt
-    assert _dated({"createdDate": iso(since - 1000)}, since, None) == "before"
+    system = lambda t, hours=-6: datetime.fromtimestamp(t + hours * 3600, tz=timezone.utc).replace(  # noqa: E731
+        tzinfo=None).isoformat(timespec="milliseconds")
+    guessing = TenantTime()                      # nothing learned: UTC-6, with UTC-7 (stack S4) allowed for
+    item = lambda text: {"createdDate": text}   # noqa: E731
+    assert dated(item(iso(since + 0.5)), since, 0.0, guessing) == "after"
+    assert dated(item(iso(since - 10)), since, 0.0, guessing) == "before"
+    assert dated(item(iso(since - 1)), since, 0.0, guessing) == "after"      # within the 2 s allowance
+    assert dated(item(iso(since + 60)), since, 60.0, guessing) == "after"    # server clock a minute ahead
+    assert dated(item(system(since + 0.5)), since, 0.0, guessing) == "after"     # zone-less, read as UTC-6
+    assert dated(item(system(since - 600)), since, 0.0, guessing) == "undated"   # UTC-7 would make it ours
+    assert dated(item(system(since - 2 * 3600)), since, 0.0, guessing) == "before"
+    assert dated(item(system(since + 0.5, -7)), since, 0.0, guessing) == "undated"  # an S4 tenant, not learned
+    assert dated({}, since, 0.0, guessing) == "undated"
+    assert dated(item(iso(since - 100)), since, None, guessing) == "undated"  # no Date header: minutes of doubt
+    assert dated(item(iso(since - 1000)), since, None, guessing) == "before"
+    s4 = TenantTime()
+    s4.note_answer("r1", since - 5, since - 4)
+    s4.learn_from([{"requestId": "r1", "createdDate": system(since - 4.5, -7)}], 0.0)
+    assert s4.zone == -7 * 3600
+    assert dated(item(system(since + 0.5, -7)), since, 0.0, s4) == "after"
+    assert dated(item(system(since - 600, -7)), since, 0.0, s4) == "before"
+    assert s4.start_date(since, 0.0) == system(since, -7)[:19]               # startDate in its system time
+    assert guessing.start_date(since, 0.0) == system(since, -7)[:19]         # never later than meant
 
 
-def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox, monkeypatch):
-    conn = fast_conn(sandbox)
+def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox):
     df = pd.DataFrame({"SubscriberKey": ["A1"]})
-    enter_journey(df, sandbox.event_key, connection=conn, validate=False)     # an earlier entry of A1
-    real = type(conn).batch_status.__get__(conn)
-
-    def without_time_zone(**kwargs):
-        return [{**item, "createdDate": item["createdDate"].rstrip("Z")} for item in real(**kwargs)]
-
-    monkeypatch.setattr(conn, "batch_status", without_time_zone)
-    sandbox.inject("500", count=1)                      # not carried out: only the earlier entry exists
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox), validate=False)   # an earlier entry of A1
+    sandbox.backdate(minutes=10)             # ... made ten minutes ago
+    fresh = fast_conn(sandbox)               # a new connection: no answered entry to learn the zone from
+    sandbox.inject("500", count=1)           # not carried out: only the earlier entry exists
+    res = enter_journey(df, sandbox.event_key, connection=fresh, validate=False, landing_horizon=HORIZON)
+    # on a UTC-7 tenant it would be this run's: neither taken as queued nor sent again
     assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
-    assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1   # neither lost silently nor sent twice
+    assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1
 
 
 # --------------------------------------------------------------------------- engine parts without a server

@@ -11,6 +11,7 @@ import io
 import json
 import time
 import uuid
+from datetime import datetime
 
 import pytest
 import requests
@@ -329,7 +330,7 @@ def test_queued_members_become_processed(make_api):
     assert set(item) >= {"requestId", "eventInstanceId", "contactKey", "eventDefinitionKey", "status",
                          "createdDate", "modifiedDate"}
     assert item["eventDefinitionKey"] == api.sb.event_key and "message" not in item
-    assert item["modifiedDate"] >= item["createdDate"]
+    assert datetime.fromisoformat(item["modifiedDate"]) >= datetime.fromisoformat(item["createdDate"])
     assert {e["status"] for e in api.sb.entries()} == {"processed"}
     assert api.sb.entries()[0]["journeys"] == ["welcome-journey"]
 

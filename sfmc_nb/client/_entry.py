@@ -17,7 +17,7 @@ SINGLE_ENTRY_PATH = "/interaction/v1/events"
 
 
 class EntryEndpoints(Transport):
-    """``enter_batch``, ``batch_status``, ``batch_status_page`` and ``fire_event``."""
+    """``enter_batch``, ``batch_status``, ``batch_status_page``, ``batch_status_read`` and ``fire_event``."""
 
     def enter_batch(self, event_key: str, members: Sequence[dict], *, retry: bool = True) -> BatchAnswer:
         """``POST /interaction/v1/async/events``: enter 1..100 members into the journey(s) of ``event_key``.
@@ -58,6 +58,15 @@ class EntryEndpoints(Transport):
         params = _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date)
         data = self.get_json(STATUS_PATH, {**params, "$page": page, "$pageSize": page_size})
         return data if isinstance(data, dict) else {}
+
+    def batch_status_read(self, params: dict, *, page: int = 1, page_size: int = 50,
+                          retry: bool = True) -> tuple[dict, int]:
+        """One page of the status endpoint for ``params`` (its query filters, e.g. ``eventDefinitionKey``,
+        ``startDate``, ``$orderBy``) and the requests it took, for callers that count every request."""
+        resp, attempts = self.request("GET", STATUS_PATH, params={**params, "$page": page, "$pageSize": page_size},
+                                      retry=retry)
+        data = read_json(resp, "GET", STATUS_PATH)
+        return (data if isinstance(data, dict) else {}), attempts
 
     def fire_event(self, event_key: str, contact_key: str, data: dict | None = None) -> dict:
         """``POST /interaction/v1/events``: enter one contact; returns the answer (``eventInstanceId``)."""

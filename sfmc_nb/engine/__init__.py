@@ -2,9 +2,9 @@
 
 It sends batches of at most 100 members to ``POST /interaction/v1/async/events`` with a bounded number in
 flight, and keeps three promises: nothing sent twice by accident (a batch in doubt is reconciled with the
-status endpoint before any member is resent), nothing lost (every input row ends with a status, and a run
-that dies resumes from its journal), and polite under throttling (a 429 pauses every worker and lowers the
-number in flight). It never imports IPython or ipywidgets.
+status endpoint, and a member is resent only once its request can no longer land), nothing lost (every input
+row ends with a status, and a run that dies resumes from its journal), and polite under throttling (a 429
+pauses every worker and lowers the number in flight). It never imports IPython or ipywidgets.
 
 Where things are:
 
@@ -12,8 +12,9 @@ Where things are:
 - ``columns``: the contact-key and ``data=`` columns of a run
 - ``preflight``: event key, journeys and entry schema checked before anything is sent
 - ``runner``: the run loop (workers, one key per batch in flight, Ctrl-C, applying outcomes)
-- ``send``: one batch's never-send-twice state machine, one handler per outcome
-- ``reconcile``: what became of members in doubt, asked of the status endpoint
+- ``send``: one batch's never-send-twice state machine, one handler per outcome; the landing horizon
+- ``reconcile``: what became of members in doubt, asked of the status endpoint (few requests, each counted)
+- ``dates``: zone-less dates read as the tenant's system time, its zone learned per connection
 - ``throttle``: the shared pause and AIMD limit on batches in flight
 - ``journal``: the JSON-lines record a dead run resumes from
 - ``retry``: :class:`RunRetry`, what ``EntryResult.retry()`` runs

@@ -23,11 +23,10 @@ from ..errors import ValidationError, warn_caller
 from ..results import DRY_RUN, NOT_SENT, EntryResult
 from .checks import check_options
 from .columns import AUTO, resolve_columns
-from .context import ProgressCallback, RunOptions, progress_callback
+from .context import DEFAULT_LANDING_HORIZON, ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, JournalState, replay
 from .preflight import EntrySchema, preflight
 from .processing import Processing
-from .reconcile import first_sent
 from .retry import RunRetry
 from .runner import Runner
 
@@ -40,24 +39,30 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
                   journal: str | os.PathLike[str] | None = None,
                   progress: ProgressCallback | bool | None = None,
                   batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
-                  float_keys: str = "convert", max_seconds: float = 300.0) -> EntryResult:
+                  float_keys: str = "convert", max_seconds: float = 300.0,
+                  landing_horizon: float | None = None) -> EntryResult:
     """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
 
     ``contact_key`` names the key column (default: ``SubscriberKey`` or ``ContactKey``); ``data`` the
     columns sent as entry data: ``"auto"`` (default) the columns that are fields of the entry data
     extension, ``"all"`` every other column, or a list. ``journal`` names a JSON-lines file: running again
     with the same file resumes without re-entering queued contacts. ``progress`` is a callback receiving
-    :class:`ProgressEvent` (``True``: a text line every few seconds on stderr). Every option is checked
-    before anything is sent; notes about the run are issued once each as :class:`~sfmc_nb.errors.SfmcWarning`
-    and kept in ``result.warnings``.
+    :class:`ProgressEvent` (``True``: a text line every few seconds on stderr). ``landing_horizon``: seconds
+    after its send a request whose answer was lost may still land (default 150: Marketing Cloud's 120 s
+    server-side timeout plus the status endpoint's lag); its contacts are only sent again once it is past and
+    the status endpoint does not list them. ``max_seconds``: one batch's time budget (throttled waits,
+    failures, waiting for a horizon). Every option is checked before anything is sent; notes about the run
+    are issued once each as :class:`~sfmc_nb.errors.SfmcWarning` and kept in ``result.warnings``.
     """
     _check_arguments(df, event_key)
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,
                             duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
+    horizon = _horizon(landing_horizon)
     columns = resolve_columns(df, contact_key, data)   # every column check that needs no request
     options = RunOptions(concurrency=checked.concurrency, batch_size=checked.batch_size,
-                         progress=progress_callback(progress), max_seconds=checked.max_seconds)
+                         progress=progress_callback(progress), max_seconds=checked.max_seconds,
+                         landing_horizon=horizon)
     conn = cast(Connection, connection or default_connection())   # default_connection() raises when there is none
     conn.ensure_pool(options.concurrency)
     schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
@@ -80,11 +85,11 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     result.attach_retry(retry)
     result.attach_processing(Processing(conn))
     runner = retry.runner(result)
-    todo = prepared.sendable_positions if state is None else _resume(runner, state, started_at)
+    todo, in_doubt = (prepared.sendable_positions, []) if state is None else _resume(runner, state)
     _warn(result.warnings)
     warned = len(result.warnings)
     try:
-        runner.run(todo)
+        runner.run(todo, in_doubt=in_doubt, unsent_since=started_at)
     finally:
         result.seconds = time.monotonic() - started
     _warn(result.warnings[warned:])
@@ -101,6 +106,14 @@ def _warn(messages: list[str]) -> None:
     for message in dict.fromkeys(messages):
         if not message.startswith(QUIET):
             warn_caller(message)
+
+
+def _horizon(value: float | None) -> float:
+    if value is None:
+        return DEFAULT_LANDING_HORIZON
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValidationError(f"landing_horizon must be a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def _check_arguments(df: object, event_key: object) -> None:
@@ -125,7 +138,7 @@ def _new_result(event_key: str, prepared: PreparedRows, notes: list[str], dry_ru
 def _open_journal(path: str | os.PathLike[str], event_key: str, contact_key: Hashable, prepared: PreparedRows,
                   result: EntryResult) -> tuple[JournalState, Journal]:
     """Read what an earlier attempt with this journal did into ``result``; start the journal if it is new."""
-    records = Journal.read(path)
+    records = Journal.read(path, notes=result.warnings)
     state = replay(records, event_key, prepared.keys)
     journal = Journal(path)
     result.journal = str(path)
@@ -136,17 +149,19 @@ def _open_journal(path: str | os.PathLike[str], event_key: str, contact_key: Has
         result.sent_at[pos] = when
     for pos, (eid, rid) in state.queued.items():
         result.set_row(pos, "queued", event_instance_id=eid, request_id=rid, message="queued in an earlier run")
+    for pos in state.in_doubt:
+        result.set_row(pos, "unknown", message="sent by an earlier run whose answer was not recorded: checked "
+                       "before anything is resent")
     if state.queued or state.in_doubt:
         result.warnings.append(f"resumed from {path}: {len(state.queued)} rows already queued, "
                                f"{len(state.in_doubt)} in doubt (checked before resending)")
     return state, journal
 
 
-def _resume(runner: Runner, state: JournalState, started_at: float) -> list[int]:
-    """Check the rows the journal left in doubt; return the rows still to send."""
+def _resume(runner: Runner, state: JournalState) -> tuple[list[int], list[int]]:
+    """The rows still to send, and those the journal leaves in doubt (looked up first, by the same rule as
+    ``retry()``: resent only once their request can no longer land)."""
     runner.ctx.claimed |= state.known_ids
-    in_doubt = sorted(state.in_doubt)
-    if in_doubt:
-        runner.settle_in_doubt(in_doubt, first_sent(runner.result, in_doubt, started_at))
     status = runner.result.status
-    return [p for p in runner.prepared.sendable_positions if status[p] not in ("queued", "unknown")]
+    todo = [p for p in runner.prepared.sendable_positions if status[p] not in ("queued", "unknown")]
+    return todo, sorted(state.in_doubt)

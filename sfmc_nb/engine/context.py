@@ -15,9 +15,12 @@ from .journal import Journal, Record
 from .progress import ProgressEvent, ProgressKind, TextProgress
 from .throttle import Throttle
 
-__all__ = ["ProgressCallback", "progress_callback", "RunOptions", "RunContext"]
+__all__ = ["ProgressCallback", "progress_callback", "RunOptions", "RunContext", "DEFAULT_LANDING_HORIZON"]
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+DEFAULT_LANDING_HORIZON = 150.0
+"""Marketing Cloud ends a REST call server-side after 120 s; 30 s more allow for the status endpoint's lag."""
 
 
 def progress_callback(progress: ProgressCallback | bool | None) -> ProgressCallback | None:
@@ -37,6 +40,7 @@ class RunOptions:
     max_seconds: float = 300.0     # a batch's budget: past it, throttling or failures end its rows failed
     max_attempts: int = 6          # requests one batch may make before its rows end failed
     reconcile_delay: float = 0.2   # pause before asking the status endpoint about a batch in doubt
+    landing_horizon: float = DEFAULT_LANDING_HORIZON   # seconds after its send a request in doubt may still land
 
 
 @dataclass

@@ -33,6 +33,26 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._mend_tail()
+
+    def _mend_tail(self) -> None:
+        """A run killed mid-write leaves a last line without its newline: end it if it is a whole record,
+        else cut it off (``read`` skipped it), so the records written from now on start on a line of their own."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as fh:
+            data = fh.read()
+            if not data or data.endswith(b"\n"):
+                return
+            start = data.rfind(b"\n") + 1
+            try:
+                whole = isinstance(json.loads(data[start:].decode("utf-8")), dict)
+            except ValueError:   # UnicodeDecodeError included
+                whole = False
+            if whole:
+                fh.write(b"\n")
+            else:
+                fh.truncate(start)
 
     def write(self, record: Record, durable: bool = False) -> None:
         """Append one record; opened per write so no file handle outlives a run (or a kernel interrupt)."""
@@ -44,21 +64,123 @@ class Journal:
                 os.fsync(fh.fileno())
 
     @staticmethod
-    def read(path: str | os.PathLike[str]) -> list[Record]:
+    def read(path: str | os.PathLike[str], notes: list[str] | None = None) -> list[Record]:
+        """Every record, each checked; ``ValidationError`` naming the file and line for one that is not a
+        record this journal writes. The last line of a run killed while writing it is skipped, with a note."""
         p = Path(path)
         if not p.exists():
             return []
-        records = []
-        with open(p, encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
+        data = p.read_bytes()
+        lines = data.split(b"\n")
+        records: list[Record] = []
+        rows: int | None = None
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            torn = number == len(lines)   # no newline after it: the write was cut short
+            try:
+                record = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+            except UnicodeDecodeError:
+                if torn:
+                    (notes if notes is not None else []).append(_TORN.format(p, number))
                     continue
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    continue  # a line cut short by a crash: the record before it still stands
+                raise ValidationError(f"journal {p}, line {number}: not UTF-8 text; {_NOT_OURS}") from None
+            except ValueError as exc:
+                if torn:
+                    (notes if notes is not None else []).append(_TORN.format(p, number))
+                    continue
+                raise ValidationError(f"journal {p}, line {number}: not valid JSON ({exc}); {_NOT_OURS}") from None
+            problem = check_record(record, rows)
+            if problem:
+                raise ValidationError(f"journal {p}, line {number}: {problem}; {_NOT_OURS}")
+            if record["kind"] == "run":
+                rows = record["rows"]
+            records.append(record)
         return records
+
+
+_TORN = "journal {}: line {} was cut short (the run stopped while writing it) and is skipped"
+_NOT_OURS = "this file is not a journal this version wrote (or was edited): use a new journal file"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and value == value and abs(value) != float("inf")
+
+
+def _position_problem(value: Any, rows: int | None, name: str) -> str | None:
+    if not _is_int(value) or value < 0:
+        return f"{name} must be a row position (a whole number >= 0), got {value!r}"
+    if rows is not None and value >= rows:
+        return f"{name} {value} is out of range for a run of {rows} rows"
+    return None
+
+
+def _rows_problem(value: Any, rows: int | None) -> str | None:
+    """``rows`` of an answer or a reconciliation: ``[position, status, eventInstanceId, requestId]`` each."""
+    if not isinstance(value, list):
+        return f"'rows' must be a list, got {type(value).__name__}"
+    for row in value:
+        if not (isinstance(row, list) and len(row) == 4):
+            return f"each of 'rows' must be [position, status, eventInstanceId, requestId], got {row!r}"
+        pos, status, eid, rid = row
+        problem = _position_problem(pos, rows, "a row's position")
+        if problem:
+            return problem
+        if not isinstance(status, str) or not all(v is None or isinstance(v, str) for v in (eid, rid)):
+            return f"a row's status, eventInstanceId and requestId must be text, got {row!r}"
+    return None
+
+
+def _fields_problem(record: Record, fields: dict[str, Any]) -> str | None:
+    for name, test in fields.items():
+        if name not in record or not test(record[name]):
+            return f"'{record['kind']}' record needs '{name}' of the right type, got {record.get(name)!r}"
+    return None
+
+
+_IDENT = {"batch": lambda v: _is_int(v) and v >= 0, "attempt": lambda v: _is_int(v) and v >= 1}
+_FIELDS: dict[str, dict[str, Any]] = {
+    "run": {"event_key": lambda v: isinstance(v, str), "rows": lambda v: _is_int(v) and v >= 0},
+    "sent": {**_IDENT, "time": _is_number, "positions": lambda v: isinstance(v, list),
+             "keys": lambda v: isinstance(v, list) and all(k is None or isinstance(k, str) for k in v)},
+    "answer": {**_IDENT, "rows": lambda v: True},
+    "refused": dict(_IDENT),
+    "unknown": dict(_IDENT),
+    "reconciled": {"rows": lambda v: True, "not_found": lambda v: isinstance(v, list)},
+}
+
+
+def check_record(record: Any, rows: int | None) -> str | None:
+    """What is wrong with one journal record (None: nothing); ``rows``: the run's row count, once read."""
+    if not isinstance(record, dict):
+        return f"a record must be a JSON object, got {json.dumps(record)[:40]}"
+    kind = record.get("kind")
+    if kind not in _FIELDS:
+        return f"unknown record kind {kind!r}"
+    if kind != "run" and rows is None:
+        return "the first record must be the 'run' record"
+    problem = _fields_problem(record, _FIELDS[kind])
+    if problem:
+        return problem
+    if kind == "sent":
+        if len(record["positions"]) != len(record["keys"]):
+            return "'positions' and 'keys' of a 'sent' record differ in length"
+        return next(filter(None, (_position_problem(p, rows, "position") for p in record["positions"])), None)
+    if kind == "reconciled":
+        problem = next(filter(None, (_position_problem(p, rows, "position") for p in record["not_found"])), None)
+        if problem:
+            return problem
+    if kind in ("answer", "reconciled"):
+        return _rows_problem(record["rows"], rows)
+    return None
 
 
 EntryIds = tuple[str | None, str | None]
@@ -71,7 +193,7 @@ class JournalState:
     queued: dict[int, EntryIds] = field(default_factory=dict)  # pos -> (eventInstanceId, requestId)
     in_doubt: set[int] = field(default_factory=set)           # sent, answer unknown or never recorded
     known_ids: set[str] = field(default_factory=set)
-    sent_at: dict[int, float] = field(default_factory=dict)   # pos -> when it was first sent
+    sent_at: dict[int, float] = field(default_factory=dict)   # pos -> when it was last sent (the request in doubt)
 
 
 SendId = tuple[Any, Any, Any]
@@ -110,16 +232,15 @@ def _check_run(rec: Record, event_key: str, keys: Sequence[str | None]) -> None:
 
 def _replay_sent(rec: Record, keys: Sequence[str | None], state: JournalState) -> list[int]:
     """A request went out: its rows are in doubt until an answer or a refusal says otherwise."""
-    positions: list[int] = rec.get("positions") or []
+    positions: list[int] = rec["positions"]
     for pos, key in zip(positions, rec.get("keys") or [], strict=False):
         if pos >= len(keys) or keys[pos] != key:
             raise ValidationError("the journal does not match this input (contact keys differ at the "
                                   "same rows): use a new journal file for a different input")
     state.in_doubt.update(positions)
-    when = rec.get("time")
-    if isinstance(when, (int, float)):
-        for pos in positions:
-            state.sent_at[pos] = min(state.sent_at.get(pos, when), when)
+    when = float(rec["time"])
+    for pos in positions:   # a row is only resent once its request in doubt is settled: the last send counts
+        state.sent_at[pos] = max(state.sent_at.get(pos, when), when)
     return positions
 
 

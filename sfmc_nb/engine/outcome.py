@@ -23,6 +23,7 @@ class RowOutcome:
     errorcode: int | None = None
     message: str | None = None
     request_id: str | None = None
+    sent_at: float | None = None     # for a row left in doubt: when the request that may enter it was sent
 
 
 @dataclass
@@ -35,6 +36,7 @@ class BatchOutcome:
     reconciliations: int = 0
     raw: list[Any] = field(default_factory=list)
     fatal: BaseException | None = None
+    parked_until: float | None = None   # a request of the batch is in doubt until then: the loop parks it
 
 
 def batch_outcome(rows: list[RowOutcome]) -> str:

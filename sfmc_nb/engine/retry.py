@@ -14,18 +14,18 @@ from ..client import Connection
 from ..results import EntryResult
 from .context import RunOptions, progress_callback
 from .journal import Journal
-from .reconcile import first_sent
 from .runner import LeftInFlight, Runner
 
 __all__ = ["RunRetry"]
 
 
 class RunRetry:
-    """Finishes a run: sends again the rows that did not queue, after reconciling the ``unknown`` ones.
+    """Finishes a run: sends again the rows that did not queue, after looking up the ``unknown`` ones.
 
     Holds what the run was made of (connection, event key, prepared rows, options, journal) and the requests an
-    interrupt left in flight, which are waited for (bounded) before their rows are checked, so a row is never
-    looked up before its request could have landed.
+    interrupt left in flight, which are waited for (bounded) before their rows are checked. ``unknown`` rows
+    follow the run's one rule for rows in doubt (:meth:`Runner.run` with ``in_doubt=``, shared with the resume
+    from a journal): found, queued; not found, resent only once their request can no longer land.
     """
 
     def __init__(self, conn: Connection, event_key: str, prepared: PreparedRows, options: RunOptions, *,
@@ -45,7 +45,7 @@ class RunRetry:
                       left_in_flight=self.left_in_flight)
 
     def retry(self, result: EntryResult, **options: Any) -> None:
-        """Collect requests left in flight, reconcile ``unknown`` rows, resend the resendable ones.
+        """Collect requests left in flight, look up ``unknown`` rows, resend the resendable ones.
 
         ``options``: ``concurrency`` and ``progress`` for this retry (others are ignored).
         """
@@ -59,9 +59,8 @@ class RunRetry:
         still_out = self._collect_in_flight(again)
         result.interrupted = False
         unknown = [p for p in result.positions(["unknown"]) if p not in still_out]
-        if unknown:
-            again.settle_in_doubt(unknown, first_sent(result, unknown, self.started_at))
-        again.run(p for p in result.resendable_positions() if p not in still_out)
+        again.run([p for p in result.resendable_positions() if p not in still_out], in_doubt=unknown,
+                  unsent_since=self.started_at)
         if still_out:
             result.warnings.append(f"{len(still_out)} rows were still in flight from an interrupted run and were "
                                    "not checked or resent: call .retry() again in a minute")
@@ -75,12 +74,12 @@ class RunRetry:
         """
         grace = self.conn.timeout[0] + self.conn.timeout[1] + 1
         still: LeftInFlight = []
-        for fut, positions in self.left_in_flight:
+        for fut, send in self.left_in_flight:
             try:
                 runner.apply(fut.result(timeout=grace))
             except FutureTimeout:
-                still.append((fut, positions))
+                still.append((fut, send))
             except CancelledError:  # never started, so never sent: its rows are checked like any unknown
                 pass
         self.left_in_flight[:] = still
-        return {p for _, positions in still for p in positions}
+        return {p for _, send in still for p in send.positions}

@@ -1,9 +1,13 @@
 """The run loop: batches of a prepared input sent by a pool of workers, their outcomes written into a result.
 
 At most ``concurrency`` batches are in flight (fewer while throttled), a contact key sits in one batch in flight
-at a time, and Ctrl-C (or the kernel's stop button) never raises mid-step: the first press stops sending new
-batches and lets those in flight finish; the second stops waiting for them. Each batch is sent by a
+(or parked) at a time, and Ctrl-C (or the kernel's stop button) never raises mid-step: the first press stops
+sending new batches and lets those in flight finish; the second stops waiting for them. Each batch is sent by a
 :class:`~sfmc_nb.engine.send.BatchSend`; only this loop writes to the result, so the result needs no lock.
+
+A batch with a request in doubt is *parked* until that request's landing horizon while other batches go on,
+then handed back to a worker to be looked up again. Rows a retry or a resume finds in doubt enter the same
+way (:meth:`Runner.run` with ``in_doubt=``), so all three follow one rule.
 """
 
 from __future__ import annotations
@@ -27,8 +31,7 @@ from .context import RunContext, RunOptions
 from .journal import Journal
 from .outcome import BatchOutcome
 from .progress import ProgressEvent, ProgressKind
-from .reconcile import settle_in_doubt
-from .send import BatchSend
+from .send import BatchSend, Doubt, in_doubt_message
 from .throttle import Throttle
 
 __all__ = ["Runner", "InFlight", "LeftInFlight"]
@@ -37,15 +40,14 @@ log = logging.getLogger("sfmc_nb.engine")
 
 
 class InFlight(NamedTuple):
-    """A batch a worker is sending."""
+    """A batch a worker is sending (or a parked one: the keys stay taken)."""
 
-    record: BatchRecord
-    positions: list[int]
+    send: BatchSend
     keys: set[str]
 
 
-LeftInFlight = list[tuple["Future[BatchOutcome]", list[int]]]
-"""Requests an interrupted run stopped waiting for, with their rows: a retry collects them first."""
+LeftInFlight = list[tuple["Future[BatchOutcome]", BatchSend]]
+"""Requests an interrupted run stopped waiting for, with their batch: a retry collects them first."""
 
 
 class _Pending:
@@ -79,6 +81,8 @@ class Runner:
                                        max_wait=options.max_seconds),
                               claimed={e for e in result.event_instance_id if e})
         self.left_in_flight: LeftInFlight = [] if left_in_flight is None else left_in_flight
+        self.parked: list[tuple[float, InFlight]] = []   # (local epoch to look again, batch)
+        self._keys_out: Counter[str] = Counter()          # keys of batches in flight or parked
         self._batches_done = 0
         self._batches_total = 0
         self._rows_answered = 0
@@ -127,10 +131,14 @@ class Runner:
 
     # -- the loop ---------------------------------------------------------------------------------
 
-    def run(self, positions: Iterable[int]) -> None:
+    def run(self, positions: Iterable[int], in_doubt: Iterable[int] = (), unsent_since: float | None = None) -> None:
+        """Send ``positions``; first look up ``in_doubt`` rows (sent before, fate unknown) by the one rule of
+        the landing horizon. ``unsent_since``: the earliest such a row can have been sent when its time is
+        not known."""
         positions = list(positions)
         size, res = self.options.batch_size, self.result
-        self._batches_total = -(-len(positions) // size) if positions else 0
+        parked = self._doubt_sends(in_doubt, time.time() if unsent_since is None else unsent_since)
+        self._batches_total = (-(-len(positions) // size) if positions else 0) + len(parked)
         self._waiting = {p for p in positions if p not in self.prepared.skipped}
         self._waiting_by_status = Counter(res.status[p] for p in self._waiting)
         self._started = time.monotonic()
@@ -153,35 +161,88 @@ class Runner:
             self.drain_events()
             self.emit(ProgressKind.DONE)
 
+    def _doubt_sends(self, positions: Iterable[int], unsent_since: float) -> list[InFlight]:
+        """Rows in doubt as parked batches, one per request they were sent in, due for a look now."""
+        res, now = self.result, time.time()
+        by_request: dict[float | None, list[int]] = {}
+        for pos in sorted(set(positions)):
+            by_request.setdefault(res.sent_at[pos], []).append(pos)
+        parked = []
+        for sent, group in by_request.items():
+            doubt_since = unsent_since if sent is None else sent
+            for batch in self.prepared.batches(self.options.batch_size, positions=group):
+                record = BatchRecord(len(res.batch_records), len(batch.members), sent_at=sent,
+                                     attempts=max(res.attempts[p] or 0 for p in batch.positions))
+                res.batch_records.append(record)
+                for pos in batch.positions:
+                    res.batch[pos] = record.number
+                doubt = Doubt(doubt_since, (now if sent is None else sent) + self.options.landing_horizon)
+                flight = InFlight(BatchSend(self.ctx, record, batch.positions, batch.members, doubt=doubt),
+                                  {m["contactKey"] for m in batch.members})
+                self._keys_out.update(flight.keys)
+                self.parked.append((now, flight))
+                parked.append(flight)
+        return parked
+
     def _loop(self, pool: ThreadPoolExecutor, pending: _Pending,
               in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
         """Keep batches in flight until none is left (or the run stops); apply each outcome as it comes."""
         first_number = len(self.result.batch_records)
-        keys_in_flight: Counter[str] = Counter()
         while True:
-            self._submit(pool, pending, in_flight, keys_in_flight, first_number)
-            if not in_flight and (pending.held is None or self.ctx.stop.is_set()):
+            if self.ctx.stop.is_set():
+                self._give_up_parked()
+            self._wake(pool, in_flight)
+            self._submit(pool, pending, in_flight, first_number)
+            if not in_flight and not self.parked and (pending.held is None or self.ctx.stop.is_set()):
                 break
+            if not in_flight:   # only parked batches: wait for the first one to fall due
+                time.sleep(max(0.0, min(0.1, min(due for due, _ in self.parked) - time.time())))
+                self.drain_events()
+                continue
             done, _ = wait(in_flight, timeout=0.1, return_when=FIRST_COMPLETED)
             self.result.lowest_concurrency = min(self.result.lowest_concurrency, self.ctx.throttle.allowed)
             self.drain_events()
             for fut in done:
-                keys_in_flight.subtract(in_flight.pop(fut).keys)
-                self.apply(fut.result())
+                self._collect(in_flight.pop(fut), fut.result())
             if self.ctx.abandon.is_set():
                 self.leave_in_flight(in_flight)
                 break
 
+    def _collect(self, flight: InFlight, outcome: BatchOutcome) -> None:
+        """Apply a worker's outcome; park its batch if a request of it is in doubt, else free its keys."""
+        self.apply(outcome)
+        if outcome.parked_until is not None:
+            self.parked.append((outcome.parked_until, flight))
+        else:
+            self._keys_out.subtract(flight.keys)
+
+    def _wake(self, pool: ThreadPoolExecutor, in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
+        """Hand parked batches whose time has come back to a worker (before any new batch)."""
+        now = time.time()
+        for item in sorted((p for p in self.parked if p[0] <= now), key=lambda p: p[0]):
+            if len(in_flight) >= self.ctx.throttle.allowed:
+                return
+            self.parked.remove(item)
+            in_flight[pool.submit(item[1].send.resume)] = item[1]
+
+    def _give_up_parked(self) -> None:
+        """The run stops: parked batches end ``unknown``, with when a retry can settle them."""
+        for _, flight in self.parked:
+            self.apply(flight.send.give_up())
+            self._keys_out.subtract(flight.keys)
+        self.parked.clear()
+
     def _submit(self, pool: ThreadPoolExecutor, pending: _Pending, in_flight: dict[Future[BatchOutcome], InFlight],
-                keys_in_flight: Counter[str], first_number: int) -> None:
+                first_number: int) -> None:
         """Start batches while the throttle allows more in flight."""
+        keys_out = self._keys_out
         while not pending.exhausted and not self.ctx.stop.is_set() and len(in_flight) < self.ctx.throttle.allowed:
             batch = pending.take()
             if batch is None:
                 break
             keys = {m["contactKey"] for m in batch.members}
-            if any(keys_in_flight[k] for k in keys):
-                # a key may sit in one batch in flight at a time, so that reconciling one
+            if any(keys_out[k] for k in keys):
+                # a key may sit in one batch in flight (or parked) at a time, so that reconciling one
                 # batch can never take another batch's entry for its own
                 pending.hold(batch)
                 break
@@ -191,8 +252,8 @@ class Runner:
             for pos in batch.positions:
                 self.result.batch[pos] = number
             send = BatchSend(self.ctx, record, batch.positions, batch.members)
-            in_flight[pool.submit(send.run)] = InFlight(record, batch.positions, keys)
-            keys_in_flight.update(keys)
+            in_flight[pool.submit(send.run)] = InFlight(send, keys)
+            keys_out.update(keys)
 
     # -- stopping ---------------------------------------------------------------------------------
 
@@ -234,29 +295,33 @@ class Runner:
             while in_flight and not self.ctx.abandon.is_set() and time.monotonic() < deadline:
                 done, _ = wait(in_flight, timeout=0.1)
                 for fut in done:
-                    in_flight.pop(fut)
-                    self.apply(fut.result())
+                    self._collect(in_flight.pop(fut), fut.result())
         except KeyboardInterrupt:
             pass
+        self._give_up_parked()
         self.leave_in_flight(in_flight)
 
     def leave_in_flight(self, in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
-        """Stop waiting: rows of batches still out end ``unknown``; retry() collects their answers first."""
+        """Stop waiting: rows of batches still out end ``unknown``, in doubt until their landing horizon;
+        retry() collects their answers first."""
         res = self.result
-        for fut, (record, positions, _keys) in list(in_flight.items()):
+        for fut, flight in list(in_flight.items()):
             in_flight.pop(fut)
             if fut.done():
-                self.apply(fut.result())
+                self._collect(flight, fut.result())
                 continue
-            self.left_in_flight.append((fut, positions))
-            record.outcome = "unknown"
-            record.message = "interrupted while in flight"
-            for pos in positions:
+            send = flight.send
+            self.left_in_flight.append((fut, send))
+            sent = send.attempt_sent or time.time()
+            send.record.outcome = "unknown"
+            send.record.message = "interrupted while in flight"
+            message = in_doubt_message(sent + self.options.landing_horizon, "interrupted while in flight")
+            for pos in send.positions:   # rows it settled but did not report yet included: retry() collects them
                 self._answered(pos)
-                res.set_row(pos, "unknown", message="interrupted while in flight: reconcile with .retry()",
-                            attempts=max(1, res.attempts[pos] or 0))
-                if res.sent_at[pos] is None:
-                    res.sent_at[pos] = record.sent_at
+                if res.status[pos] not in ("queued", "not_queued"):
+                    res.set_row(pos, "unknown", message=message, attempts=max(1, res.attempts[pos] or 0))
+                    res.sent_at[pos] = sent
+        self._give_up_parked()
 
     # -- outcomes ---------------------------------------------------------------------------------
 
@@ -275,14 +340,13 @@ class Runner:
             self._answered(row.pos)
             res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
                         message=row.message, request_id=row.request_id, attempts=attempts)
-            if outcome.record.sent_at is not None and res.sent_at[row.pos] is None:
+            if row.sent_at is not None:      # a row in doubt: dated by the request that may still enter it
+                res.sent_at[row.pos] = row.sent_at
+            elif outcome.record.sent_at is not None and res.sent_at[row.pos] is None:
                 res.sent_at[row.pos] = outcome.record.sent_at
-        self._batches_done += 1
+        if outcome.parked_until is None:
+            self._batches_done += 1
         if outcome.fatal is not None:
             self.ctx.stop.set()
             res.warnings.append(f"run stopped: {outcome.fatal}")
         self.emit(ProgressKind.BATCH)
-
-    def settle_in_doubt(self, positions: list[int], since: float | None) -> None:
-        """Reconcile rows whose fate is unknown before this run sends anything (resume, retry)."""
-        settle_in_doubt(self.ctx, self.result, self.prepared.keys, positions, since)

@@ -3,18 +3,22 @@
 Each request ends one of a few ways, and each has its handler:
 
 * an answer: members are read one by one (queued or refused); members it does not account for are
-  reconciled (:meth:`BatchSend._on_answer`);
+  looked up by its ``requestId`` (:meth:`BatchSend._on_answer`);
 * 429: every worker pauses and the same members go again, unless the service asks for a wait longer than
   the run may take: then the members left fail, like every batch after them (:meth:`BatchSend._on_throttled`);
-* answer lost or 5xx: the members are in doubt, so they are looked up before any is resent
-  (:meth:`BatchSend._on_in_doubt`);
+* answer lost, read timeout or 5xx: the request is *in doubt* (:meth:`BatchSend._on_in_doubt`);
 * never connected, or a 401 after the client's token refresh: nothing was carried out, so sending again
   is safe (:meth:`BatchSend._on_not_sent`);
 * another 4xx: the batch is refused as a whole (:meth:`BatchSend._on_refused`);
 * credentials revoked and the like: the run stops (:meth:`BatchSend._on_fatal`).
 
-Past the attempt or time budget the members left end ``failed``; a stopped run ends them ``skipped`` (never
-sent) or ``failed`` (sent before). A member is only resent once the status endpoint shows it did not queue.
+A request in doubt may still land until its *landing horizon* (sent + ``landing_horizon``: Marketing Cloud
+gives up on a REST call after 120 s, plus the status endpoint's lag). Its members are looked up at once (found:
+queued); the rest wait, parked by the run loop while other batches go on, and are looked up again once the
+horizon has passed (:meth:`BatchSend.resume`): found, queued; not found, surely not entered, sent again. A
+batch whose horizon lies beyond its time budget, or a run that stops first, leaves them ``unknown`` with the
+moment from which ``retry()`` (or a resume from the journal) can settle them. Past the attempt or time budget
+the members left end ``failed``; a stopped run ends them ``skipped`` (never sent) or ``failed`` (sent before).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from .._rules import int_or_none
@@ -29,21 +34,46 @@ from ..client import BatchAnswer
 from ..errors import ApiError, ConnectError, OutcomeUnknownError, RateLimitError, ServerError, SfmcError
 from ..results import NOT_SENT, BatchRecord
 from .context import RunContext
+from .dates import tenant_time
 from .outcome import BatchOutcome, RowOutcome, batch_outcome
 from .progress import ProgressKind
-from .reconcile import UNDATED, UNDATED_MESSAGE, find_queued
+from .reconcile import UNDATED, UNDATED_MESSAGE, Check, find_queued
 
-__all__ = ["BatchSend"]
+__all__ = ["BatchSend", "Doubt", "in_doubt_message", "clock_text"]
 
 log = logging.getLogger("sfmc_nb.engine")
 
 Member = dict[str, Any]
 
 
-class BatchSend:
-    """Sends one batch until every member has an outcome (runs in a worker thread)."""
+def clock_text(epoch: float) -> str:
+    """A local wall-clock time for messages (``14:03:27``)."""
+    return time.strftime("%H:%M:%S", time.localtime(epoch))
 
-    def __init__(self, ctx: RunContext, record: BatchRecord, positions: list[int], members: list[Member]):
+
+def in_doubt_message(until: float, why: str = "in doubt") -> str:
+    return (f"{why}: the request may still land until {clock_text(until)}, so it was not resent; from then on "
+            ".retry() (or running again with the same journal) settles it")
+
+
+@dataclass
+class Doubt:
+    """The one request of a batch that may still land: when it was sent, until when, and its id once known.
+
+    Members are only resent once it is surely not entered, so a batch never has two requests in doubt.
+    """
+
+    sent: float                     # local epoch: entries made before are not its
+    until: float                    # local epoch of its landing horizon
+    request_id: str | None = None
+
+
+class BatchSend:
+    """Sends one batch until every member has an outcome (runs in a worker thread; may be parked by the
+    run loop while a request of it is in doubt, then resumed)."""
+
+    def __init__(self, ctx: RunContext, record: BatchRecord, positions: list[int], members: list[Member], *,
+                 doubt: Doubt | None = None):
         self.ctx = ctx
         self.record = record
         self.positions = positions
@@ -52,30 +82,62 @@ class BatchSend:
         self.out = BatchOutcome(record, [])
         self.remaining = list(range(len(members)))   # members (by index) without an outcome yet
         self.failures = 0                            # requests that failed without an answer
-        self.first_sent: float | None = None
-        self.deadline = 0.0
+        self.attempt_sent: float | None = None       # local epoch the latest request went out
+        self.doubt = doubt
+        self.parked_until: float | None = None
+        self.last_error = ""
+        self.deadline = time.monotonic() + ctx.options.max_seconds
         self.sent_epoch = 0                          # the throttle's epoch when the last request went
 
     def run(self) -> BatchOutcome:
-        """Send until every member has an outcome; never raises (rows are never lost)."""
-        started = time.monotonic()
-        self.deadline = started + self.ctx.options.max_seconds
-        try:
-            while self.remaining and self._attempt():
-                pass
-        except Exception as exc:  # an unexpected answer or a bug: keep the rows, stop the run
-            log.exception("batch %s stopped by an unexpected error", self.record.number)
-            done = {row.pos for row in self.out.rows}
-            self.out.rows.extend(
-                RowOutcome(p, "unknown", message=f"stopped by an unexpected error ({type(exc).__name__}); "
-                           "not resent: call .retry() to check and finish") for p in self.positions if p not in done)
-            self.out.fatal = exc
-        self.record.seconds = time.monotonic() - started
+        """Send until every member has an outcome or the batch is parked; never raises (rows are never lost)."""
+        return self._drive(self._send_until_settled)
+
+    def resume(self) -> BatchOutcome:
+        """Look up the members of the request in doubt again, then go on as :meth:`run` does."""
+        return self._drive(lambda: self._settle_doubt("checked again") and self._send_until_settled())
+
+    def give_up(self) -> BatchOutcome:
+        """The run stops while this batch is parked: its members in doubt end ``unknown`` (never resent)."""
+        self.out = BatchOutcome(self.record, [])
+        self.parked_until = None
+        self._finish_in_doubt()
         self.record.outcome = batch_outcome(self.out.rows)
         return self.out
 
+    @property
+    def remaining_positions(self) -> list[int]:
+        return [self.positions[i] for i in self.remaining]
+
+    def _drive(self, step: Any) -> BatchOutcome:
+        self.out = BatchOutcome(self.record, [])
+        self.parked_until = None
+        started = time.monotonic()
+        try:
+            step()
+        except Exception as exc:  # an unexpected answer or a bug: keep the rows, stop the run
+            log.exception("batch %s stopped by an unexpected error", self.record.number)
+            self.parked_until = None
+            self._finish("unknown", f"stopped by an unexpected error ({type(exc).__name__}); "
+                         "not resent: call .retry() to check and finish",
+                         sent_at=self.doubt.sent if self.doubt else self.attempt_sent)
+            self.out.fatal = exc
+        self.record.seconds += time.monotonic() - started
+        self.out.parked_until = self.parked_until
+        if self.parked_until is None:
+            self.record.outcome = batch_outcome(self.out.rows)
+        else:
+            self.out.rows.extend(self._in_doubt_rows(f"in doubt: the request may still land until "
+                                                     f"{clock_text(self.parked_until)}; checked again then"))
+        return self.out
+
+    def _send_until_settled(self) -> bool:
+        while self.remaining and self.parked_until is None and self._attempt():
+            pass
+        return False
+
     def _attempt(self) -> bool:
-        """One request for the members left, and its outcome handled. False: the batch is settled."""
+        """One request for the members left, and its outcome handled. False: the batch is settled or parked."""
         self.sent_epoch = self.ctx.throttle.acquire(self.ctx.stop)
         if self.ctx.stop.is_set():
             return self._on_stopped()
@@ -105,11 +167,11 @@ class BatchSend:
         out.requests += 1
         if record.attempts > 1:
             out.retries += 1
+        self.attempt_sent = time.time()
         self.ctx.note({"kind": "sent", "run": self.ctx.run_id, "batch": record.number, "attempt": record.attempts,
                        "positions": [self.positions[i] for i in self.remaining],
-                       "keys": [self.keys[i] for i in self.remaining], "time": time.time()}, durable=True)
-        self.first_sent = self.first_sent or time.time()
-        record.sent_at = record.sent_at or self.first_sent
+                       "keys": [self.keys[i] for i in self.remaining], "time": self.attempt_sent}, durable=True)
+        record.sent_at = record.sent_at or self.attempt_sent
         return self.ctx.ident(record.number, record.attempts)
 
     # -- one handler per outcome ------------------------------------------------------------------
@@ -143,15 +205,15 @@ class BatchSend:
         return True
 
     def _on_in_doubt(self, exc: OutcomeUnknownError | ServerError, ident: dict[str, Any]) -> bool:
-        """Answer lost or 5xx: the members may be queued. Look them up; resend only those surely not."""
+        """Answer lost, read timeout or 5xx: the members may be queued, now or until the landing horizon."""
         self.record.http_status = getattr(exc, "status", None)
         self.ctx.note({"kind": "unknown", **ident, "error": str(exc)})
         self.failures += 1
-        if not self._reconcile(str(exc), likely_entered=isinstance(exc, OutcomeUnknownError)):
-            return False
-        if not self.remaining:
-            return False
-        return not self._budget_spent(f"not queued after {self.failures} failed attempts (last: {exc})")
+        self.last_error = str(exc)
+        sent = self.attempt_sent or time.time()
+        self.doubt = Doubt(sent, sent + self.ctx.options.landing_horizon)
+        time.sleep(self.ctx.options.reconcile_delay)
+        return self._settle_doubt(str(exc))
 
     def _on_not_sent(self, exc: SfmcError, ident: dict[str, Any]) -> bool:
         """Never connected, or a 401 that survived the client's one token refresh (the token was revoked
@@ -176,29 +238,98 @@ class BatchSend:
         return False
 
     def _on_answer(self, answer: BatchAnswer, ident: dict[str, Any]) -> bool:
-        """An answer: members it accounts for are queued or not; the rest are reconciled, never resent."""
+        """An answer: members it accounts for are queued or not; the rest are looked up, never resent."""
         self.ctx.throttle.success(self.sent_epoch)
         self.record.http_status = answer.status_code
         self.record.request_id = answer.request_id
         self.out.raw.append(answer.raw)
+        sent = self.attempt_sent or time.time()
+        tenant_time(self.ctx.conn).note_answer(answer.request_id, sent, time.time())
         unmatched = self._read_answer(answer, ident)
         self.remaining[:] = unmatched
         if unmatched:
             why = "the answer did not say what became of these"
-            self._reconcile(why)
-            for i in self.remaining:
-                self.out.rows.append(RowOutcome(self.positions[i], "unknown", message="the answer did not say what "
-                                                "became of it and the status endpoint does not list it",
-                                                request_id=answer.request_id))
-            self.remaining.clear()
+            self.doubt = Doubt(sent, time.time(), answer.request_id)
+            if self._check(why, final=True) is not None:
+                self._finish("unknown", "the answer did not say what became of it and the status endpoint does "
+                             "not list it", request_id=answer.request_id)
+        self.doubt = None
         return True
+
+    # -- the request in doubt ---------------------------------------------------------------------
+
+    def _settle_doubt(self, why: str) -> bool:
+        """Look the members up. Found: queued. Not found past the horizon: sent again (True). Not found
+        before it: parked until then, or ``unknown`` when the budget or the run ends first (False)."""
+        doubt = self.doubt
+        if doubt is None:
+            return bool(self.remaining)
+        final = time.time() >= doubt.until
+        if self._check(why, final) is None or not self.remaining:
+            self.doubt = None
+            return False
+        if final:   # past the horizon and not found: surely not entered
+            self.doubt = None
+            last = self.last_error or why
+            return not self._budget_spent(f"not queued after {self.failures} failed attempts (last: {last})")
+        if self.ctx.stop.is_set() or time.monotonic() + (doubt.until - time.time()) > self.deadline:
+            self._finish_in_doubt()
+            return False
+        self.parked_until = doubt.until
+        self.ctx.report(ProgressKind.RECONCILE, None, f"{len(self.remaining)} contacts in doubt: checking again "
+                        f"at {clock_text(doubt.until)} (other batches go on)")
+        return False
+
+    def _check(self, why: str, final: bool) -> list | None:
+        """Look up the members left; keep in ``remaining`` only those not found.
+
+        Returns None when the status endpoint could not answer: the members end ``unknown``.
+        """
+        ctx, out, doubt = self.ctx, self.out, self.doubt
+        assert doubt is not None
+        out.reconciliations += 1
+        ctx.report(ProgressKind.RECONCILE, None, f"checking {len(self.remaining)} contacts after: {why}")
+        check = Check([self.keys[i] for i in self.remaining], doubt.sent, doubt.request_id, final)
+        found = find_queued(ctx.conn, ctx.event_key, check, ctx.claimed, ctx.claimed_lock, out)
+        if found is None:
+            self._finish("unknown", f"{why}; the status endpoint could not be read, so it was not resent: "
+                         "call .retry() to check again", sent_at=doubt.sent)
+            return None
+        doubt.request_id = doubt.request_id or found.request_id
+        still, journal_rows = [], []
+        for i, item in zip(self.remaining, found.items, strict=True):
+            if item is None:
+                still.append(i)
+            elif item is UNDATED:
+                out.rows.append(RowOutcome(self.positions[i], "unknown", message=f"{why}; {UNDATED_MESSAGE}",
+                                           sent_at=doubt.sent))
+            else:
+                row = RowOutcome(self.positions[i], "queued", item.get("eventInstanceId"), None, None,
+                                 item.get("requestId"))
+                out.rows.append(row)
+                journal_rows.append([row.pos, "queued", row.event_instance_id, row.request_id])
+        # "not found" is journalled only once it proves something: a resume must not take it as "not entered"
+        ctx.note({"kind": "reconciled", "run": ctx.run_id, "rows": journal_rows,
+                  "not_found": [self.positions[i] for i in still] if final else []})
+        self.remaining[:] = still
+        return found.items
+
+    def _in_doubt_rows(self, message: str) -> list[RowOutcome]:
+        sent = self.doubt.sent if self.doubt else None
+        return [RowOutcome(self.positions[i], "unknown", message=message, sent_at=sent) for i in self.remaining]
+
+    def _finish_in_doubt(self) -> None:
+        if self.doubt is not None:
+            self.out.rows.extend(self._in_doubt_rows(in_doubt_message(self.doubt.until)))
+            self.remaining.clear()
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _finish(self, status: str, message: str, errorcode: int | None = None) -> None:
+    def _finish(self, status: str, message: str, errorcode: int | None = None, *, request_id: str | None = None,
+                sent_at: float | None = None) -> None:
         """Every member left ends with this status."""
-        self.out.rows.extend(RowOutcome(self.positions[i], status, errorcode=errorcode, message=message)
-                             for i in self.remaining)
+        self.out.rows.extend(RowOutcome(self.positions[i], status, errorcode=errorcode, message=message,
+                                        request_id=request_id, sent_at=sent_at) for i in self.remaining)
         self.remaining.clear()
 
     def _budget_spent(self, message: str) -> bool:
@@ -206,7 +337,8 @@ class BatchSend:
         if self.failures >= self.ctx.options.max_attempts or time.monotonic() > self.deadline:
             self._finish("failed", message)
             return True
-        time.sleep(self.ctx.conn.retry.backoff(self.failures))
+        if self.failures:
+            time.sleep(self.ctx.conn.retry.backoff(self.failures))
         return False
 
     def _pairs(self, answer: BatchAnswer) -> list[tuple[int, Member | None]]:
@@ -242,36 +374,3 @@ class BatchSend:
                        "rows": journal_rows})
         self.out.rows.extend(rows)
         return unmatched
-
-    def _reconcile(self, why: str, likely_entered: bool = True) -> bool:
-        """Look up the members left; keep in ``remaining`` only those surely not queued.
-
-        Returns False when the status endpoint could not answer: the members end ``unknown``.
-        """
-        ctx, out = self.ctx, self.out
-        out.reconciliations += 1
-        ctx.report(ProgressKind.RECONCILE, None, f"checking {len(self.remaining)} contacts after: {why}")
-        time.sleep(ctx.options.reconcile_delay)
-        found = find_queued(ctx.conn, ctx.event_key, [self.keys[i] for i in self.remaining], ctx.claimed,
-                            ctx.claimed_lock, out, since=self.first_sent, likely_entered=likely_entered)
-        if found is None:
-            for i in self.remaining:
-                out.rows.append(RowOutcome(self.positions[i], "unknown", message=f"{why}; the status endpoint could "
-                                           "not be read, so it was not resent: call .retry() to check again"))
-            self.remaining.clear()
-            return False
-        still, journal_rows, not_found = [], [], []
-        for i, item in zip(self.remaining, found, strict=True):
-            if item is None:
-                still.append(i)
-                not_found.append(self.positions[i])
-            elif item is UNDATED:
-                out.rows.append(RowOutcome(self.positions[i], "unknown", message=f"{why}; {UNDATED_MESSAGE}"))
-            else:
-                row = RowOutcome(self.positions[i], "queued", item.get("eventInstanceId"), None, None,
-                                 item.get("requestId"))
-                out.rows.append(row)
-                journal_rows.append([row.pos, "queued", row.event_instance_id, row.request_id])
-        ctx.note({"kind": "reconciled", "run": ctx.run_id, "rows": journal_rows, "not_found": not_found})
-        self.remaining[:] = still
-        return True

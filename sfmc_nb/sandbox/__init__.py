@@ -6,7 +6,9 @@
 
 Standard library only, and it imports nothing else from sfmc_nb: it is an independent server-side
 implementation written from ``docs/marketing-cloud-api.md``, so it and the client can catch each other's
-mistakes. Faults (latency, throttling, 5xx, lost answers, short tokens) are deterministic given ``seed``.
+mistakes. Faults (latency, throttling, 5xx, lost answers, slow processing, short tokens) are deterministic
+given ``seed``. Dates in answers are written as Marketing Cloud writes them, in system time (UTC-6) without an
+offset; ``date_style="utc"`` writes them in UTC with ``Z``.
 
 Journeys run: contacts move through waits, decision, random and engagement splits and emails on a compressed
 clock (one journey day lasts ``day_seconds``), write journey history, and show in membership until they
@@ -110,12 +112,17 @@ class Sandbox:
             self._tenant.end_waits()
 
     def reset_faults(self) -> None:
-        """Switch every fault off (token_lifetime back to 1079; process_delay and journey settings are kept)."""
+        """Switch every fault off (token_lifetime back to 1079; process_delay, date_style and journey settings are
+        kept)."""
         self._faults.reset()
 
-    def inject(self, kind: str, count: int = 1) -> None:
-        """The next ``count`` batch-entry POSTs get fault ``kind`` (one of FAULT_KINDS)."""
-        self._faults.inject(kind, count)
+    def inject(self, kind: str, count: int = 1, *, seconds: float | None = None) -> None:
+        """The next ``count`` batch-entry POSTs get fault ``kind`` (one of FAULT_KINDS).
+
+        ``"slow-answer"`` (or ``"slow_answer"``) needs ``seconds``: the request is worked on that long, then
+        lands (its members are queued) and is answered, after the client's read timeout if that is shorter.
+        """
+        self._faults.inject(kind, count, seconds)
 
     @property
     def faults(self) -> dict:
@@ -140,6 +147,11 @@ class Sandbox:
         """
         seconds = span_seconds(self._clock.day_seconds, weeks=weeks, days=days, hours=hours, minutes=minutes)
         self._tenant.advance(seconds)
+
+    def backdate(self, *, hours: float = 0, minutes: float = 0) -> None:
+        """Date every entry made so far that much earlier, as if it had been made then (a busy event's past)."""
+        seconds = span_seconds(1.0, hours=hours, minutes=minutes) * 86400
+        self._tenant.backdate(seconds)
 
     # ---- observation ---------------------------------------------------------------------------------
 
@@ -196,8 +208,9 @@ def start(seed: int = 0, port: int = 0, **options) -> Sandbox:
 
     Options: ``client_id``, ``client_secret``, ``account_id``, ``extra_journeys``, the faults
     ``latency``, ``jitter``, ``rate_limit``, ``rate_limit_style``, ``retry_after``, ``error_rate``,
-    ``lost_answer_rate``, ``token_lifetime``, ``process_delay`` (see ``FAULT_DEFAULTS``) and the journey
-    settings ``day_seconds``, ``skip_waits``, ``engagement_rate``, ``history_lag`` (see ``JOURNEY_DEFAULTS``).
+    ``lost_answer_rate``, ``slow_answer_rate``, ``slow_answer_seconds``, ``status_lag``, ``token_lifetime``,
+    ``process_delay``, ``date_style`` (see ``FAULT_DEFAULTS``) and the journey settings ``day_seconds``,
+    ``skip_waits``, ``engagement_rate``, ``history_lag`` (see ``JOURNEY_DEFAULTS``).
     """
     return Sandbox(seed=seed, port=port, **options).start()
 

@@ -7,13 +7,20 @@ documented ones (docs/marketing-cloud-api.md, "Discovery") and are what a client
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 
+from .clock import api_date
 from .demo import EventDefinition, JourneyVersion
 from .errors import ApiError
 from .schema import DataExtension
 from .tenant import Tenant
 
 JOURNEY_NOT_FOUND = (404, 30003, "Interaction matching criteria not found.")
+
+
+def _date(tenant: Tenant, stamp: str) -> str:
+    """A journey's date (kept in UTC) in the tenant's date style."""
+    return api_date(datetime.fromisoformat(stamp.replace("Z", "+00:00")), tenant.faults.date_style)
 
 
 def journey_json(tenant: Tenant, journey: JourneyVersion, with_activities: bool = True) -> dict:
@@ -24,8 +31,8 @@ def journey_json(tenant: Tenant, journey: JourneyVersion, with_activities: bool 
     answer = {
         "id": journey.id, "key": journey.key, "name": journey.name, "description": journey.description,
         "version": journey.version, "workflowApiVersion": 1.0, "definitionId": journey.definition_id,
-        "createdDate": journey.created, "modifiedDate": journey.modified,
-        "lastPublishedDate": journey.modified if published else None,
+        "createdDate": _date(tenant, journey.created), "modifiedDate": _date(tenant, journey.modified),
+        "lastPublishedDate": _date(tenant, journey.modified) if published else None,
         "status": journey.status, "entryMode": journey.entry_mode, "definitionType": "Multistep",
         "channel": "", "executionMode": "Production", "categoryId": 0,
         "triggers": [{

@@ -36,6 +36,18 @@ def system_time(moment: datetime) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
 
 
+def api_date(moment: datetime, style: str) -> str:
+    """A date as the Interaction API writes it in ``style``.
+
+    ``"system"``: system time without an offset and with 0 to 3 fractional digits (``2020-04-30T03:54:17.99``),
+    the form Marketing Cloud writes; ``"utc"``: UTC with milliseconds and ``Z``.
+    """
+    if style == "utc":
+        utc = moment.astimezone(timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return system_time(moment).rstrip("0").rstrip(".")
+
+
 class Clock:
     """Thread-safe: the offset ``advance()`` added, and the journey settings."""
 

@@ -1,4 +1,4 @@
-"""Fault injection: latency, throttling, 5xx answers, lost answers, short-lived tokens.
+"""Fault injection: latency, throttling, 5xx answers, lost answers, slow processing, short-lived tokens.
 
 Throttling is a token bucket, the usual shape of an API quota: ``rate_limit`` REST requests a second on
 average, with bursts of up to ``rate_limit`` requests after a quiet second; a request finding the bucket empty
@@ -26,9 +26,13 @@ DEFAULTS = {
     "lost_answer_rate": 0.0,    # share of batch entries carried out, then the connection dropped
     "token_lifetime": 1079,     # expires_in of issued tokens
     "process_delay": 0.3,       # seconds before a queued member is processed (or errored)
+    "slow_answer_rate": 0.0,    # share of batch entries worked on slow_answer_seconds before they land
+    "slow_answer_seconds": 0.0,  # ... and are answered (after a client's read timeout, if it is shorter)
+    "status_lag": 0.0,          # seconds before the status endpoint lists a new entry
+    "date_style": "system",     # dates in answers: "system" (UTC-6, no offset, as Marketing Cloud) or "utc" (Z)
 }
-NOT_FAULTS = ("process_delay",)  # kept by reset_faults(): a pace, not a fault
-KINDS = ("429", "429-body", "500", "503", "lost-answer", "drop")
+NOT_FAULTS = ("process_delay", "date_style")  # kept by reset_faults(): a pace and a format, not faults
+KINDS = ("429", "429-body", "500", "503", "lost-answer", "drop", "slow-answer")
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Plan:
     delay: float = 0.0
     answer: str | None = None   # one of KINDS except "lost-answer": answer this without carrying out
     lose_answer: bool = False   # carry the request out, then close the connection without answering
+    slow: float = 0.0           # seconds worked on before it lands (is carried out) and is answered
 
 
 def seconds_text(value: float | str) -> str:
@@ -64,7 +69,7 @@ class Faults:
         self._rng = random.Random(seed)
         self._tokens: float | None = None   # the bucket's tokens; None: full (a new or changed limit)
         self._refilled = 0.0                # when the bucket was last topped up (time.monotonic)
-        self._injected: collections.deque[str] = collections.deque()
+        self._injected: collections.deque[tuple[str, float]] = collections.deque()
         self._settings = dict(DEFAULTS)
         self.configure(**options)
 
@@ -96,13 +101,19 @@ class Faults:
             self._injected.clear()
             self._tokens = None
 
-    def inject(self, kind: str, count: int = 1) -> None:
+    def inject(self, kind: str, count: int = 1, seconds: float | None = None) -> None:
+        """The next ``count`` batch entries get ``kind``; ``slow-answer`` lands and answers after ``seconds``."""
+        kind = kind.replace("_", "-") if isinstance(kind, str) else kind
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose one of {', '.join(KINDS)}")
         if not isinstance(count, int) or count < 0:
             raise ValueError("count must be a whole number >= 0")
+        if (seconds is None) != (kind != "slow-answer"):
+            raise ValueError("seconds= goes with 'slow-answer' (how long it is worked on), and only with it")
+        if seconds is not None:
+            _validate("slow_answer_seconds", seconds)
         with self._lock:
-            self._injected.extend([kind] * count)
+            self._injected.extend([(kind, float(seconds or 0.0))] * count)
 
     def plan(self, is_batch: bool) -> Plan:
         """Decide the fate of one REST request (token requests never come here)."""
@@ -110,16 +121,19 @@ class Faults:
             s, rng = self._settings, self._rng
             delay = float(s["latency"]) + (rng.uniform(0, s["jitter"]) if s["jitter"] else 0.0)
             if is_batch and self._injected:
-                kind = self._injected.popleft()
+                kind, seconds = self._injected.popleft()
                 if kind == "lost-answer":
                     return Plan(delay, lose_answer=True)
+                if kind == "slow-answer":
+                    return Plan(delay, slow=seconds)
                 return Plan(delay, answer=kind)
             if s["rate_limit"] is not None and not self._admit(float(s["rate_limit"])):
                 return Plan(delay, answer="429" if s["rate_limit_style"] == "header" else "429-body")
             if s["error_rate"] and rng.random() < s["error_rate"]:
                 return Plan(delay, answer=rng.choice(("500", "503")))
             lose = bool(is_batch and s["lost_answer_rate"] and rng.random() < s["lost_answer_rate"])
-            return Plan(delay, lose_answer=lose)
+            slow = bool(is_batch and s["slow_answer_rate"] and rng.random() < s["slow_answer_rate"])
+            return Plan(delay, lose_answer=lose, slow=float(s["slow_answer_seconds"]) if slow else 0.0)
 
     def _admit(self, rate: float) -> bool:
         """Take a token from the bucket (``rate`` a second, holding as many, at least one); False when empty."""
@@ -138,6 +152,10 @@ def _validate(name: str, value) -> None:
         if value not in ("header", "body"):
             raise ValueError("rate_limit_style must be 'header' or 'body'")
         return
+    if name == "date_style":
+        if value not in ("system", "utc"):
+            raise ValueError("date_style must be 'system' or 'utc'")
+        return
     if name == "rate_limit" and value is None:
         return
     if name == "retry_after" and isinstance(value, str):
@@ -146,9 +164,11 @@ def _validate(name: str, value) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise ValueError(f"{name} must be a number")
-    if name in ("error_rate", "lost_answer_rate") and not 0 <= value <= 1:
+    if name in ("error_rate", "lost_answer_rate", "slow_answer_rate") and not 0 <= value <= 1:
         raise ValueError(f"{name} must be between 0 and 1")
     if name in ("rate_limit", "token_lifetime") and value <= 0:
         raise ValueError(f"{name} must be > 0")
     if value < 0:
         raise ValueError(f"{name} must be >= 0")
+    if name in ("slow_answer_seconds", "status_lag") and value == float("inf"):
+        raise ValueError(f"{name} must be finite")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 
 from . import catalog, history
+from .clock import SYSTEM_TIME, api_date
 from .errors import ApiError
 from .schema import parse_date
-from .tenant import Tenant, iso, now_utc
+from .tenant import Tenant, now_utc
 
 READ = ("journeys_read",)
 EXECUTE = ("journeys_execute",)
@@ -94,20 +95,22 @@ def batch_status(t: Tenant, req: Request) -> Answer:
                        "or type is required.")
     if kind and kind not in ("queued", "processed", "errored"):
         raise ApiError(400, 10005, "type must be queued, processed or errored.")
-    start = _moment(q.get("startdate"), "startDate") or now_utc() - timedelta(days=30)
+    now = now_utc()
+    start = _moment(q.get("startdate"), "startDate") or now - timedelta(days=30)
     end = _moment(q.get("enddate"), "endDate")
+    landed = now - timedelta(seconds=float(t.faults.status_lag))   # newer entries are not listed yet
     rows = [e for e in t.entry_rows() if e.request_id is not None
             and all(getattr(e, attr) == value for attr, value in wanted.items())
-            and (not kind or e.status == kind) and e.created >= start and (end is None or e.created <= end)]
+            and (not kind or e.status == kind) and start <= e.created <= landed and (end is None or e.created <= end)]
     order_field, _, direction = q.get("$orderby", "").strip().partition(" ")
     if order_field.lower() == "modifieddate":
         rows.sort(key=_modified, reverse=direction.strip().lower() == "desc")
     page, size, chunk = catalog.paged(rows, q, 50, 100)
-    items = []
+    items, style = [], t.faults.date_style
     for e in chunk:
         item = {"requestId": e.request_id, "eventInstanceId": e.event_instance_id, "contactKey": e.contact_key,
-                "eventDefinitionKey": e.event_key, "status": e.status, "createdDate": iso(e.created),
-                "modifiedDate": iso(_modified(e))}
+                "eventDefinitionKey": e.event_key, "status": e.status, "createdDate": api_date(e.created, style),
+                "modifiedDate": api_date(_modified(e), style)}
         if e.status == "errored":
             item["message"] = e.message
         items.append(item)
@@ -119,12 +122,13 @@ def _modified(entry) -> datetime:
 
 
 def _moment(text: object, name: str) -> datetime | None:
+    """A filter date; one without an offset is read as system time, as the API writes them."""
     if text in (None, ""):
         return None
     moment = parse_date(text) if isinstance(text, str) else None
     if moment is None:
         raise ApiError(400, 10003, f"{name} must be a date or date-time (ISO 8601).")
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=SYSTEM_TIME)
 
 
 # ---- discovery ---------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from .routes import Answer, Request
 from .tenant import Tenant
 
 STAT_NAMES = ("token_requests", "token_refusals", "rest_requests", "throttled", "server_errors", "lost_answers",
-              "dropped", "batches_accepted", "members_queued", "internal_errors")
+              "dropped", "slow_answers", "batches_accepted", "members_queued", "internal_errors")
 MAX_BODY = 16 * 1024 * 1024  # refuse absurd bodies rather than buffer them
 
 
@@ -81,6 +81,9 @@ class Dispatcher:
             time.sleep(plan.delay)
         if plan.answer:
             return self._fault(plan.answer)
+        if plan.slow > 0:  # worked on before it lands: a client whose read timeout is shorter has given up
+            self.count("slow_answers")
+            time.sleep(plan.slow)
         try:
             handler, scopes = routes.route(req)
             self.tenant.tokens.authorize(req.headers.get("authorization"), scopes)

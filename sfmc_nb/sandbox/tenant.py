@@ -13,7 +13,7 @@ import heapq
 import random
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from .clock import Clock, now_utc
 from .demo import DemoTenant, EventDefinition, JourneyVersion
@@ -249,6 +249,16 @@ class Tenant:
     def _complete_exit(self, request: ExitRequest) -> None:
         request.done = True
         self.journeys.exit(request.run_ids, request.contact_key, request.journey, request.due)
+
+    def backdate(self, seconds: float) -> None:
+        """Date every entry made so far ``seconds`` earlier (its creation and, once processed, its settling)."""
+        shift = timedelta(seconds=seconds)
+        with self.lock:
+            self.settle()
+            for entry in self._entries:
+                entry.created -= shift
+                if entry.settled is not None:
+                    entry.settled -= shift
 
     # ---- reads -------------------------------------------------------------------------------------
 

@@ -70,8 +70,9 @@ def progress(event):
         sb.reset_faults()
 
 sb.inject("500", count=1000)
+# each 500 leaves the batch in doubt until its landing horizon: the sandbox lands nothing late, so 0.2 s here
 res = df.sfmc.enter_journey(conn.sandbox.event_key, contact_key="SubscriberKey", data=["Email", "FirstName"],
-                            validate=False, concurrency=1, progress=progress)
+                            validate=False, concurrency=1, progress=progress, landing_horizon=0.2)
 print("COUNTS", json.dumps(res.counts))""",
     "res.show()",
 ]
