@@ -114,6 +114,8 @@ class EntryResult:
     _retry_handle: RetryHandle | None = field(default=None, init=False, repr=False, compare=False)
     _processing_handle: ProcessingHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
+    _counts: Counter[Any] = field(default_factory=Counter, init=False, repr=False, compare=False)
+    _processing_counts: Counter[Any] = field(default_factory=Counter, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.contact_keys)
@@ -121,11 +123,16 @@ class EntryResult:
                      "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
+        # counted once here, then kept up to date by set_row / set_processing: reading counts never recounts
+        self._counts = Counter(self.status)
+        self._processing_counts = Counter(self.processing)
 
     # -- building --------------------------------------------------------------------------
 
     def set_row(self, pos: int, status: str, *, event_instance_id=None, errorcode=None, message=None,
                 request_id=None, batch=None, attempts=None) -> None:
+        self._counts[self.status[pos]] -= 1
+        self._counts[status] += 1
         self.status[pos] = status
         self.event_instance_id[pos] = event_instance_id
         self.errorcode[pos] = errorcode
@@ -135,7 +142,14 @@ class EntryResult:
             self.batch[pos] = batch
         if attempts is not None:
             self.attempts[pos] = attempts
-        self.processing[pos] = self.processing_message[pos] = None   # a new entry: not followed yet
+        self.set_processing(pos, None)   # a new entry: not followed yet
+
+    def set_processing(self, pos: int, state: str | None, message: str | None = None) -> None:
+        """What :meth:`wait` found of row ``pos`` (one of PROCESSING, or None: not followed)."""
+        self._processing_counts[self.processing[pos]] -= 1
+        self._processing_counts[state] += 1
+        self.processing[pos] = state
+        self.processing_message[pos] = message
 
     def add_raw(self, answer: Any) -> None:
         if len(self.raw) < MAX_RAW_ANSWERS:
@@ -160,7 +174,8 @@ class EntryResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        c = Counter(self.status)
+        """Rows by status (a fresh dict; the counts are kept up to date as rows change, never recounted)."""
+        c = self._counts
         return {s: c.get(s, 0) for s in STATUSES}
 
     @property
@@ -188,7 +203,7 @@ class EntryResult:
     @property
     def processing_counts(self) -> dict[str, int]:
         """Queued rows by what :meth:`wait` found: processed, errored, pending (zeros before any wait)."""
-        c = Counter(self.processing)
+        c = self._processing_counts
         return {s: c.get(s, 0) for s in PROCESSING}
 
     def to_frame(self) -> pd.DataFrame:
