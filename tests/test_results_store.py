@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 
 import pandas as pd
+import pytest
 
 from sfmc_nb.results import PROCESSING, STATUSES, EntryResult
 
@@ -52,3 +54,85 @@ def test_a_result_built_from_lists_counts_them_once():
                       processing=["processed", None, "pending"])
     assert res.counts["queued"] == 2 and res.counts["failed"] == 1
     assert res.processing_counts == {"processed": 1, "errored": 0, "pending": 1}
+
+
+def cells(frame: pd.DataFrame) -> list[list]:
+    """The frame's values with every kind of missing read as None (a text column says NaN, an object one None)."""
+    return [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values.tolist()]
+
+
+def filled(n: int = 7) -> EntryResult:
+    res = EntryResult("E", pd.Index([f"i{p}" for p in range(n)], name="row"), [f"k{p:03d}" for p in range(n)])
+    for p in range(n):
+        if p % 3 == 0:
+            res.set_row(p, "not_queued", errorcode=30000, message="bad email", request_id="r1", batch=0, attempts=1)
+        elif p % 3 == 1:
+            res.set_row(p, "queued", event_instance_id=f"e{p}", request_id="r1", batch=0, attempts=2)
+    res.sent_at[1] = 12.5
+    return res
+
+
+def test_the_columns_read_and_write_like_lists():
+    res = filled()
+    assert res.status[0] == "not_queued" and res.status[2] == "skipped"
+    assert res.errorcode[0] == 30000 and res.errorcode[1] is None
+    assert res.message[0] == "bad email" and res.message[1] is None
+    assert res.batch[2] is None and res.attempts[2] == 0 and res.attempts[1] == 2
+    assert res.sent_at[1] == 12.5 and res.sent_at[0] is None
+    assert res.status[:3] == ["not_queued", "queued", "skipped"] and len(res.status) == 7
+    assert list(res.request_id) == ["r1", "r1", None, "r1", "r1", None, "r1"]
+    assert res.processing == [None] * 7
+
+
+def test_to_frame_has_one_row_per_input_row_with_the_documented_columns():
+    res = filled()
+    frame = res.to_frame()
+    assert list(frame.columns) == ["contactKey", "status", "eventInstanceId", "errorcode", "message", "requestId",
+                                   "batch", "attempts", "processing", "processing_message"]
+    assert list(frame.index) == [f"i{p}" for p in range(7)] and frame.index.name == "row"
+    assert str(frame["status"].dtype) == "category" and str(frame["errorcode"].dtype) == "Int64"
+    assert frame["errorcode"].tolist()[:2] == [30000, pd.NA] and frame["eventInstanceId"].tolist()[1] == "e1"
+    part = res.rows_frame([4, 1])
+    assert list(part.index) == ["i4", "i1"]
+    assert cells(part) == cells(frame.iloc[[4, 1]])
+
+
+def test_errors_are_built_from_the_failed_rows_only():
+    res = filled()
+    errs = res.errors()
+    assert list(errs.index) == ["i0", "i2", "i3", "i5", "i6"]
+    assert cells(errs) == cells(res.to_frame().query("status != 'queued'"))
+    assert res.positions(["skipped"]) == [2, 5]
+
+
+def test_to_csv_writes_every_row_in_chunks(tmp_path):
+    res = filled()
+    path = tmp_path / "rows.csv"
+    res.to_csv(path, chunk_rows=3)
+    back = pd.read_csv(path, index_col=0, dtype=str, keep_default_na=False)
+    whole = res.to_frame()
+    assert list(back.index) == list(whole.index) and list(back.columns) == list(whole.columns)
+    assert back["contactKey"].tolist() == whole["contactKey"].tolist()
+    assert back["status"].tolist() == [str(s) for s in whole["status"]]
+    assert path.read_text().count("\n") == len(res) + 1   # one header
+
+
+def test_to_parquet_writes_every_row_or_says_pyarrow_is_needed(tmp_path):
+    res = filled()
+    path = tmp_path / "rows.parquet"
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        from sfmc_nb.errors import ConfigurationError
+        with pytest.raises(ConfigurationError, match="pyarrow"):
+            res.to_parquet(path)
+        return
+    res.to_parquet(path, chunk_rows=3)
+    back = pd.read_parquet(path)
+    assert back["contactKey"].tolist() == res.to_frame()["contactKey"].tolist()
+
+
+def test_a_result_survives_pickling():
+    res = filled()
+    back = pickle.loads(pickle.dumps(res))
+    assert back.counts == res.counts and back.status == res.status and back.message == res.message

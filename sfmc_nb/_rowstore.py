@@ -1,0 +1,199 @@
+"""Compact per-row columns for :class:`~sfmc_nb.results.EntryResult`: a few bytes a row, not an object a row.
+
+Each column reads and writes like a list (``col[pos]``, ``col[pos] = value``, iteration, ``len``, ``==`` a
+list), so the engine and the widgets keep indexing rows as before, and each turns a set of positions into a
+pandas array without going through Python objects row by row where it can:
+
+* :class:`CodeColumn`: one of a few fixed strings (status, processing), an ``int8`` code per row;
+* :class:`IntColumn`: small integers (errorcode, batch, attempts), ``int64`` with a sentinel for "missing";
+* :class:`FloatColumn`: epoch seconds (sent_at), ``float64`` with NaN for "missing";
+* :class:`TextColumn`: text that repeats (messages, request ids), an ``int32`` code per row into the distinct
+  strings seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
+from typing import Any, overload
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "positions_array"]
+
+MISSING_INT = np.iinfo(np.int64).min
+
+
+def positions_array(positions: Iterable[int] | None, n: int) -> np.ndarray:
+    """Positions as an ``intp`` array (all ``n`` rows when ``None``)."""
+    if positions is None:
+        return np.arange(n, dtype=np.intp)
+    if isinstance(positions, np.ndarray):
+        return positions.astype(np.intp, copy=False)
+    return np.fromiter(positions, dtype=np.intp)
+
+
+class _Column(MutableSequence[Any]):
+    """A fixed-length list-like column: rows are read and written, never inserted or deleted."""
+
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def _get(self, pos: int) -> Any:
+        raise NotImplementedError
+
+    def _put(self, pos: int, value: Any) -> None:
+        raise NotImplementedError
+
+    def tolist(self) -> list[Any]:
+        return [self._get(p) for p in range(len(self))]
+
+    @overload
+    def __getitem__(self, pos: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, pos: slice) -> list[Any]: ...
+
+    def __getitem__(self, pos: int | slice) -> Any:
+        if isinstance(pos, slice):
+            return [self._get(p) for p in range(*pos.indices(len(self)))]
+        return self._get(pos)
+
+    def __setitem__(self, pos: Any, value: Any) -> None:
+        self._put(pos, value)   # one row at a time (a slice fails in _put)
+
+    def __delitem__(self, pos: Any) -> None:
+        raise TypeError("a result's rows cannot be deleted")
+
+    def insert(self, index: int, value: Any) -> None:
+        raise TypeError("a result's rows are fixed: one per input row")
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (_Column, list, tuple)):
+            return self.tolist() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        head = self[:5]
+        return f"{type(self).__name__}({head}{' ...' if len(self) > 5 else ''}, {len(self):,} rows)"
+
+    def take(self, positions: np.ndarray) -> Any:
+        """The rows at ``positions`` as a pandas array."""
+        raise NotImplementedError
+
+
+class CodeColumn(_Column):
+    """One of ``categories`` (or None) per row, as an ``int8`` code (-1: None)."""
+
+    def __init__(self, categories: Sequence[str], rows: Sequence[Any]):
+        self.categories = list(categories)
+        self._code = {c: i for i, c in enumerate(self.categories)}
+        self._code[None] = -1   # type: ignore[index]
+        self._lookup = [*self.categories, None]   # code -1 reads the last: None
+        self.values = np.fromiter((self._code[v] for v in rows), dtype=np.int8, count=len(rows))
+
+    def _get(self, pos: int) -> Any:
+        return self._lookup[self.values[pos]]
+
+    def _put(self, pos: int, value: Any) -> None:
+        self.values[pos] = self._code[value]
+
+    def code(self, value: Any) -> int:
+        return self._code[value]
+
+    def tolist(self) -> list[Any]:
+        lookup = self._lookup
+        return [lookup[c] for c in self.values.tolist()]
+
+    def where(self, wanted: Iterable[str]) -> np.ndarray:
+        """Positions whose value is one of ``wanted``."""
+        codes = [self._code[w] for w in wanted if w in self._code]
+        return np.flatnonzero(np.isin(self.values, codes))
+
+    def take(self, positions: np.ndarray) -> pd.Categorical[str]:
+        return pd.Categorical.from_codes(self.values[positions], categories=pd.Index(self.categories))
+
+
+class IntColumn(_Column):
+    """An integer or None per row (``int64``; None is a sentinel)."""
+
+    def __init__(self, rows: Sequence[Any]):
+        self.values = np.fromiter((MISSING_INT if v is None else int(v) for v in rows), dtype=np.int64,
+                                  count=len(rows))
+
+    def _get(self, pos: int) -> Any:
+        v = int(self.values[pos])
+        return None if v == MISSING_INT else v
+
+    def _put(self, pos: int, value: Any) -> None:
+        self.values[pos] = MISSING_INT if value is None else int(value)
+
+    def tolist(self) -> list[Any]:
+        return [None if v == MISSING_INT else v for v in self.values.tolist()]
+
+    def take(self, positions: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        values = self.values[positions]
+        mask = values == MISSING_INT
+        return pd.arrays.IntegerArray(np.where(mask, 0, values), mask)
+
+
+class FloatColumn(_Column):
+    """A float or None per row (``float64``; None is NaN)."""
+
+    def __init__(self, rows: Sequence[Any]):
+        self.values = np.fromiter((np.nan if v is None else float(v) for v in rows), dtype=np.float64,
+                                  count=len(rows))
+
+    def _get(self, pos: int) -> Any:
+        v = float(self.values[pos])
+        return None if v != v else v
+
+    def _put(self, pos: int, value: Any) -> None:
+        self.values[pos] = np.nan if value is None else float(value)
+
+    def tolist(self) -> list[Any]:
+        return [None if v != v else v for v in self.values.tolist()]
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        return self.values[positions]
+
+
+class TextColumn(_Column):
+    """A string or None per row, as an ``int32`` code into the distinct strings seen (-1: None)."""
+
+    def __init__(self, rows: Sequence[Any]):
+        self.texts: list[Any] = []
+        self._code: dict[Any, int] = {}
+        self.values = np.fromiter((self.intern(v) for v in rows), dtype=np.int32, count=len(rows))
+
+    def intern(self, value: Any) -> int:
+        if value is None:
+            return -1
+        code = self._code.get(value)
+        if code is None:
+            code = self._code[value] = len(self.texts)
+            self.texts.append(value)
+        return code
+
+    def _get(self, pos: int) -> Any:
+        code = int(self.values[pos])
+        return None if code < 0 else self.texts[code]
+
+    def _put(self, pos: int, value: Any) -> None:
+        self.values[pos] = self.intern(value)
+
+    def tolist(self) -> list[Any]:
+        lookup = [*self.texts, None]
+        return [lookup[c] for c in self.values.tolist()]
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        lookup = np.empty(len(self.texts) + 1, dtype=object)
+        lookup[:-1] = self.texts
+        return lookup[self.values[positions]]   # code -1 reads the last slot: None
