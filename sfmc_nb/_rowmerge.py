@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from ._rowstore import CodeColumn, IntColumn, TextColumn
+from ._rowstore import CodeColumn, IdColumn, IntColumn, TextColumn
 from .results import MAX_RAW_ANSWERS, EntryResult
 
 __all__ = ["concat_results", "batch_offsets"]
@@ -54,11 +54,22 @@ def concat_results(parts: Sequence[EntryResult], event_key: str) -> EntryResult:
         merged.batch_records.extend(part.batch_records)
     for name in _TEXT:
         setattr(merged, name, _join_text([cast(TextColumn, getattr(p, name)) for p in parts]))
-    merged.event_instance_id = [e for p in parts for e in p.event_instance_id]
+    merged.event_instance_id = _join_ids([cast(IdColumn, p.event_instance_id) for p in parts])
     merged._counts = sum((p._counts for p in parts), Counter())
     merged._processing_counts = Counter(cast(CodeColumn, merged.processing).tolist())
     _add_figures(merged, parts)
     return merged
+
+
+def _join_ids(columns: list[IdColumn]) -> IdColumn:
+    joined = IdColumn([])
+    joined.values = np.concatenate([joined.values, *(c.values for c in columns)])
+    joined.kind = np.concatenate([joined.kind, *(c.kind for c in columns)])
+    start = 0
+    for column in columns:
+        joined.other.update({start + pos: text for pos, text in column.other.items()})
+        start += len(column)
+    return joined
 
 
 def _join_text(columns: list[TextColumn]) -> TextColumn:

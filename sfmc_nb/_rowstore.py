@@ -8,7 +8,9 @@ pandas array without going through Python objects row by row where it can:
 * :class:`IntColumn`: small integers (errorcode, batch, attempts), ``int64`` with a sentinel for "missing";
 * :class:`FloatColumn`: epoch seconds (sent_at), ``float64`` with NaN for "missing";
 * :class:`TextColumn`: text that repeats (messages, request ids), an ``int32`` code per row into the distinct
-  strings seen.
+  strings seen;
+* :class:`IdColumn`: ids that differ row by row (event instance ids): a lowercase UUID as its 16 bytes, any
+  other text kept as it is.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "positions_array"]
+__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "IdColumn", "positions_array"]
 
 MISSING_INT = np.iinfo(np.int64).min
 
@@ -197,3 +199,63 @@ class TextColumn(_Column):
         lookup = np.empty(len(self.texts) + 1, dtype=object)
         lookup[:-1] = self.texts
         return lookup[self.values[positions]]   # code -1 reads the last slot: None
+
+
+class IdColumn(_Column):
+    """A string or None per row; a lowercase UUID (``8-4-4-4-12`` hex) is kept as 16 bytes, other text as is."""
+
+    def __init__(self, rows: Sequence[Any]):
+        self.values = np.zeros((len(rows), 16), dtype=np.uint8)
+        self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in values, 2: text in other
+        self.other: dict[int, Any] = {}
+        for pos, value in enumerate(rows):
+            if value is not None:
+                self._put(pos, value)
+
+    def _put(self, pos: int, value: Any) -> None:
+        self.other.pop(pos, None)
+        if value is None:
+            self.kind[pos] = 0
+            return
+        packed = _uuid_bytes(value)
+        if packed is None:
+            self.kind[pos], self.other[pos] = 2, value
+        else:
+            self.kind[pos] = 1
+            self.values[pos] = np.frombuffer(packed, dtype=np.uint8)
+
+    def _get(self, pos: int) -> Any:
+        kind = self.kind[pos]
+        if kind == 1:
+            return _uuid_text(self.values[pos].tobytes().hex())
+        return self.other.get(pos) if kind == 2 else None
+
+    def tolist(self) -> list[Any]:
+        return self.take(np.arange(len(self), dtype=np.intp)).tolist()
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        out = np.full(len(positions), None, dtype=object)
+        kind = self.kind[positions]
+        uuids = np.flatnonzero(kind == 1)
+        if len(uuids):
+            hexed = self.values[positions[uuids]].tobytes().hex()
+            out[uuids] = [_uuid_text(hexed[i:i + 32]) for i in range(0, len(hexed), 32)]
+        for i in np.flatnonzero(kind == 2).tolist():
+            out[i] = self.other[int(positions[i])]
+        return out
+
+
+def _uuid_bytes(value: Any) -> bytes | None:
+    """The 16 bytes of a lowercase canonical UUID string (None for anything else, kept as text)."""
+    if not isinstance(value, str) or len(value) != 36 or value != value.lower():
+        return None
+    if value[8] != "-" or value[13] != "-" or value[18] != "-" or value[23] != "-":
+        return None
+    try:
+        return bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
+    except ValueError:
+        return None
+
+
+def _uuid_text(h: str) -> str:
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

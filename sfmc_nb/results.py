@@ -24,7 +24,7 @@ import pandas as pd
 from ._html import STYLE, frame_html, frame_markdown, frame_text
 from ._reasons import group_reasons
 from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
-from ._rowstore import MISSING_INT, CodeColumn, FloatColumn, IntColumn, TextColumn, positions_array
+from ._rowstore import MISSING_INT, CodeColumn, FloatColumn, IdColumn, IntColumn, TextColumn, positions_array
 from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
@@ -127,14 +127,14 @@ class EntryResult:
                      "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
-        # a few bytes a row (see _rowstore); the event instance ids differ row by row, so they stay a list
+        # a few bytes a row (see _rowstore)
         self.status = CodeColumn(STATUSES, self.status)
         self.processing = CodeColumn(PROCESSING, self.processing)
         self.errorcode, self.batch, self.attempts = (IntColumn(c) for c in (self.errorcode, self.batch, self.attempts))
         self.sent_at = FloatColumn(self.sent_at)
         self.message, self.request_id, self.processing_message = (
             TextColumn(c) for c in (self.message, self.request_id, self.processing_message))
-        self.event_instance_id = list(self.event_instance_id)
+        self.event_instance_id = IdColumn(self.event_instance_id)
         # counted once here, then kept up to date by set_row / set_processing: reading counts never recounts
         self._counts = Counter(self.status)
         self._processing_counts = Counter(self.processing)
@@ -234,7 +234,7 @@ class EntryResult:
         return pd.DataFrame({
             "contactKey": _objects(self.contact_keys, pos),
             "status": column["status"].take(pos),
-            "eventInstanceId": _objects(self.event_instance_id, pos),
+            "eventInstanceId": column["event_instance_id"].take(pos),
             "errorcode": column["errorcode"].take(pos),
             "message": column["message"].take(pos),
             "requestId": column["request_id"].take(pos),
@@ -254,8 +254,9 @@ class EntryResult:
 
     def _columns(self) -> dict[str, Any]:
         """The compact columns (a result built from lists has them after __post_init__)."""
-        return {name: getattr(self, name) for name in ("status", "errorcode", "message", "request_id", "batch",
-                                                       "attempts", "processing", "processing_message")}
+        names = ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts", "processing",
+                 "processing_message")
+        return {name: getattr(self, name) for name in names}
 
     def error_positions(self) -> np.ndarray:
         """Positions of the rows :meth:`errors` lists."""

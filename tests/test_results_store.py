@@ -136,3 +136,15 @@ def test_a_result_survives_pickling():
     res = filled()
     back = pickle.loads(pickle.dumps(res))
     assert back.counts == res.counts and back.status == res.status and back.message == res.message
+
+
+def test_event_instance_ids_are_kept_exactly_whatever_their_form():
+    ids = ["0b9f2c4e-1d2a-4f6b-9c3d-5e7f8a9b0c1d", "0B9F2C4E-1D2A-4F6B-9C3D-5E7F8A9B0C1D", "e-17", None,
+           "0b9f2c4e-1d2a-4f6b-9c3d-5e7f8a9b0czz"]
+    res = EntryResult("E", pd.RangeIndex(5), list("abcde"), event_instance_id=list(ids))
+    assert res.event_instance_id == ids and [res.event_instance_id[p] for p in range(5)] == ids
+    assert res.to_frame()["eventInstanceId"].tolist()[:3] == ids[:3]
+    res.set_row(2, "queued", event_instance_id=ids[0])
+    res.set_row(0, "queued", event_instance_id="plain")
+    assert res.event_instance_id[2] == ids[0] and res.event_instance_id[0] == "plain"
+    assert res.rows_frame([2, 0])["eventInstanceId"].tolist() == [ids[0], "plain"]
