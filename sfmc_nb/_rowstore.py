@@ -205,8 +205,8 @@ class IdColumn(_Column):
     """A string or None per row; a lowercase UUID (``8-4-4-4-12`` hex) is kept as 16 bytes, other text as is."""
 
     def __init__(self, rows: Sequence[Any]):
-        self.values = np.zeros((len(rows), 16), dtype=np.uint8)
-        self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in values, 2: text in other
+        self.packed = bytearray(16 * len(rows))            # row p's UUID at [16p, 16p + 16): a slice write is cheap
+        self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in packed, 2: text in other
         self.other: dict[int, Any] = {}
         for pos, value in enumerate(rows):
             if value is not None:
@@ -222,12 +222,24 @@ class IdColumn(_Column):
             self.kind[pos], self.other[pos] = 2, value
         else:
             self.kind[pos] = 1
-            self.values[pos] = np.frombuffer(packed, dtype=np.uint8)
+            self.packed[16 * pos:16 * pos + 16] = packed
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The packed UUIDs as a (rows, 16) array sharing their memory."""
+        return np.frombuffer(self.packed, dtype=np.uint8).reshape(-1, 16)
+
+    @values.setter
+    def values(self, array: np.ndarray) -> None:
+        self.packed = bytearray(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
     def _get(self, pos: int) -> Any:
         kind = self.kind[pos]
         if kind == 1:
-            return _uuid_text(self.values[pos].tobytes().hex())
+            return _uuid_text(self.packed[16 * pos:16 * pos + 16].hex())
         return self.other.get(pos) if kind == 2 else None
 
     def tolist(self) -> list[Any]:
@@ -238,8 +250,7 @@ class IdColumn(_Column):
         kind = self.kind[positions]
         uuids = np.flatnonzero(kind == 1)
         if len(uuids):
-            hexed = self.values[positions[uuids]].tobytes().hex()
-            out[uuids] = [_uuid_text(hexed[i:i + 32]) for i in range(0, len(hexed), 32)]
+            out[uuids] = _uuid_texts(self.values[positions[uuids]])
         for i in np.flatnonzero(kind == 2).tolist():
             out[i] = self.other[int(positions[i])]
         return out
@@ -255,6 +266,20 @@ def _uuid_bytes(value: Any) -> bytes | None:
         return bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
     except ValueError:
         return None
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UUID_SPANS = ((0, 8, 0), (8, 12, 9), (12, 16, 14), (16, 20, 19), (20, 32, 24))   # hex from, to, text at
+
+
+def _uuid_texts(packed: np.ndarray) -> np.ndarray:
+    """UUID strings of many 16-byte rows at once (formatted by numpy, not one Python call per row)."""
+    hexed = np.empty((len(packed), 32), dtype=np.uint8)
+    hexed[:, 0::2], hexed[:, 1::2] = _HEX[packed >> 4], _HEX[packed & 15]
+    text = np.full((len(packed), 36), ord("-"), dtype=np.uint8)
+    for start, end, at in _UUID_SPANS:
+        text[:, at:at + end - start] = hexed[:, start:end]
+    return text.view("S36").ravel().astype("U36").astype(object)
 
 
 def _uuid_text(h: str) -> str:
