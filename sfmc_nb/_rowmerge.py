@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from ._rowstore import CodeColumn, IdColumn, IntColumn, TextColumn
+from ._rowstore import CodeColumn, IdColumn, IntColumn, KeyColumn, TextColumn
 from .results import MAX_RAW_ANSWERS, EntryResult
 
 __all__ = ["concat_results", "batch_offsets"]
@@ -31,34 +31,50 @@ def batch_offsets(parts: Sequence[EntryResult]) -> list[int]:
     return offsets
 
 
-def concat_results(parts: Sequence[EntryResult], event_key: str) -> EntryResult:
-    """The parts joined in order (their batch records are renumbered in place)."""
+def concat_results(parts: Sequence[EntryResult], event_key: str,
+                   release: Sequence[bool] | None = None) -> EntryResult:
+    """The parts joined in order (their batch records are renumbered in place). A part marked in ``release`` gives
+    up each column as soon as it is joined, so the joined result is never held twice over."""
+    sizes = [len(p) for p in parts]
+    drop = [part for part, gone in zip(parts, release or [False] * len(parts), strict=True) if gone]
     index = parts[0].index.append([p.index for p in parts[1:]]) if parts else pd.RangeIndex(0)
-    keys = [k for p in parts for k in p.contact_keys]
     merged = EntryResult(event_key, index, [], dry_run=any(p.dry_run for p in parts))
-    merged.contact_keys = keys
+    merged.contact_keys = KeyColumn.join([_keys(p) for p in parts])   # bytes in a blob, not a string a row
+    _release(drop, "contact_keys")
     empty = EntryResult(event_key, pd.RangeIndex(0), [])
     for name in _NUMERIC:
         column = getattr(empty, name)
         column.values = np.concatenate([column.values, *(getattr(p, name).values for p in parts)])
         setattr(merged, name, column)
-    offsets = batch_offsets(parts)
+        _release(drop, name)
     batch = cast(IntColumn, merged.batch).values
     start = 0
-    for part, offset in zip(parts, offsets, strict=True):
-        rows = slice(start, start + len(part))
+    for part, size, offset in zip(parts, sizes, batch_offsets(parts), strict=True):
+        rows = slice(start, start + size)
         batch[rows] = np.where(batch[rows] == np.iinfo(np.int64).min, batch[rows], batch[rows] + offset)
-        start += len(part)
+        start += size
         for record in part.batch_records:
             record.number += offset
         merged.batch_records.extend(part.batch_records)
     for name in _TEXT:
         setattr(merged, name, _join_text([cast(TextColumn, getattr(p, name)) for p in parts]))
+        _release(drop, name)
     merged.event_instance_id = _join_ids([cast(IdColumn, p.event_instance_id) for p in parts])
+    _release(drop, "event_instance_id")
     merged._counts = sum((p._counts for p in parts), Counter())
     merged._processing_counts = Counter(cast(CodeColumn, merged.processing).tolist())
     _add_figures(merged, parts)
     return merged
+
+
+def _keys(part: EntryResult) -> KeyColumn:
+    keys = part.contact_keys
+    return keys if isinstance(keys, KeyColumn) else KeyColumn(keys)
+
+
+def _release(parts: list[EntryResult], name: str) -> None:
+    for part in parts:
+        setattr(part, name, [])
 
 
 def _join_ids(columns: list[IdColumn]) -> IdColumn:

@@ -21,7 +21,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "IdColumn", "positions_array"]
+__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "IdColumn", "KeyColumn", "positions_array"]
 
 MISSING_INT = np.iinfo(np.int64).min
 
@@ -284,3 +284,44 @@ def _uuid_texts(packed: np.ndarray) -> np.ndarray:
 
 def _uuid_text(h: str) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class KeyColumn(_Column):
+    """Fixed text per row (a stream's contact keys): UTF-8 bytes in one blob with offsets, not an object a row."""
+
+    def __init__(self, rows: Sequence[Any]):
+        encoded = [b"" if k is None else str(k).encode() for k in rows]
+        self.missing = np.fromiter((k is None for k in rows), dtype=bool, count=len(rows))
+        self.offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=self.offsets[1:])
+        self.blob = b"".join(encoded)
+
+    @classmethod
+    def join(cls, columns: Sequence[KeyColumn]) -> KeyColumn:
+        joined = cls([])
+        starts = np.cumsum([0, *(len(c.blob) for c in columns)])
+        joined.offsets = np.concatenate([np.zeros(1, dtype=np.int64),
+                                         *(c.offsets[1:] + start for c, start in zip(columns, starts, strict=False))])
+        joined.missing = np.concatenate([joined.missing, *(c.missing for c in columns)])
+        joined.blob = b"".join(c.blob for c in columns)
+        return joined
+
+    def __len__(self) -> int:
+        return len(self.missing)
+
+    def _get(self, pos: int) -> Any:
+        if self.missing[pos]:
+            return None
+        return self.blob[self.offsets[pos]:self.offsets[pos + 1]].decode()
+
+    def _put(self, pos: int, value: Any) -> None:
+        raise TypeError("contact keys are fixed: they are the input's")
+
+    def tolist(self) -> list[Any]:
+        return self.take(np.arange(len(self), dtype=np.intp)).tolist()
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        blob, offsets, missing = self.blob, self.offsets.tolist(), self.missing
+        out = np.empty(len(positions), dtype=object)
+        out[:] = [None if missing[p] else blob[offsets[p]:offsets[p + 1]].decode() for p in positions.tolist()]
+        return out

@@ -14,7 +14,7 @@ import html
 import os
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterable, MutableSequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -24,7 +24,16 @@ import pandas as pd
 from ._html import STYLE, frame_html, frame_markdown, frame_text
 from ._reasons import group_reasons
 from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
-from ._rowstore import MISSING_INT, CodeColumn, FloatColumn, IdColumn, IntColumn, TextColumn, positions_array
+from ._rowstore import (
+    MISSING_INT,
+    CodeColumn,
+    FloatColumn,
+    IdColumn,
+    IntColumn,
+    KeyColumn,
+    TextColumn,
+    positions_array,
+)
 from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
@@ -88,7 +97,7 @@ class EntryResult:
 
     event_key: str
     index: pd.Index
-    contact_keys: list
+    contact_keys: Sequence[Any]   # a list, or a KeyColumn in a stream's result
     status: MutableSequence[Any] = field(default_factory=list)
     event_instance_id: MutableSequence[Any] = field(default_factory=list)
     errorcode: MutableSequence[Any] = field(default_factory=list)
@@ -436,6 +445,8 @@ class EntryResult:
 
 def _objects(values: Any, positions: np.ndarray) -> np.ndarray:
     """The values at ``positions`` of a list as an object array (pandas infers text columns from it, as before)."""
+    if isinstance(values, KeyColumn):
+        return values.take(positions)
     if len(positions) == len(values):
         return np.asarray(values, dtype=object)
     return np.asarray([values[p] for p in positions.tolist()], dtype=object)

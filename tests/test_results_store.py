@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -148,3 +149,14 @@ def test_event_instance_ids_are_kept_exactly_whatever_their_form():
     res.set_row(0, "queued", event_instance_id="plain")
     assert res.event_instance_id[2] == ids[0] and res.event_instance_id[0] == "plain"
     assert res.rows_frame([2, 0])["eventInstanceId"].tolist() == [ids[0], "plain"]
+
+
+def test_key_columns_keep_any_text_and_join():
+    from sfmc_nb._rowstore import KeyColumn
+
+    a, b = KeyColumn(["k1", "Zoë", None]), KeyColumn(["", "日本-7"])
+    joined = KeyColumn.join([a, b])
+    assert joined == ["k1", "Zoë", None, "", "日本-7"] and len(joined) == 5 and joined[4] == "日本-7"
+    assert joined.take(np.array([4, 1])).tolist() == ["日本-7", "Zoë"]
+    with pytest.raises(TypeError):
+        joined[0] = "x"

@@ -15,10 +15,11 @@ import os
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any, cast
 
 from .._rowmerge import batch_offsets, concat_results
+from .._rowstore import KeyColumn
 from .._rules import MAX_BATCH_SIZE, plural
 from ..batching import PreparedRows, prepare
 from ..client import Connection, default_connection
@@ -111,6 +112,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
             chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
             retry = _run_chunk(conn, event_key, prepared, part, options, chunk_journal)
             retries.append(retry if part.retryable() else None)   # a chunk with nothing to retry lets go of its rows
+        part.contact_keys = KeyColumn(part.contact_keys)   # a few bytes a key while the stream goes on
         parts.append(part)
         if part.interrupted or any(w.startswith("run stopped") for w in part.warnings):
             part.warnings.append(f"the stream stopped at chunk {number}: the result covers the chunks read so far; "
@@ -118,11 +120,13 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
             break
     if plan is None:
         raise ValidationError(f"the input has no rows: {type(source).__name__} gave no chunk")
-    result = concat_results(parts, event_key)
+    offsets, sizes = batch_offsets(parts), [len(p) for p in parts]
+    stream_retry = StreamRetry(parts, retries, offsets, sizes) if not dry_run else None
+    result = concat_results(parts, event_key, release=[r is None for r in retries] if retries else None)
     if manifest is not None:
         result.journal = manifest.path
     if not dry_run:
-        result.attach_retry(StreamRetry(parts, retries, batch_offsets(parts)))
+        result.attach_retry(stream_retry)
         result.attach_processing(Processing(conn))
     _warn(result.warnings)
     return result
@@ -169,13 +173,15 @@ def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, part: E
 class StreamRetry:
     """``retry()`` of a stream's result: each chunk that kept its rows retries, its rows copied back."""
 
-    def __init__(self, parts: list[EntryResult], retries: list[RunRetry | None], offsets: list[int]):
-        self._chunks = [(part, retry, offset) for part, retry, offset in zip(parts, retries, offsets, strict=True)]
+    def __init__(self, parts: list[EntryResult], retries: list[RunRetry | None], offsets: list[int],
+                 sizes: list[int]):
+        starts = [0, *accumulate(sizes)][:len(sizes)]
+        self._chunks = [(part, retry, offset, start) for part, retry, offset, start
+                        in zip(parts, retries, offsets, starts, strict=True) if retry is not None]  # the rest let go
 
     def retry(self, result: EntryResult, **options: Any) -> None:
-        start = 0
-        for part, retry, offset in self._chunks:
-            if retry is not None and part.retryable():
+        for part, retry, offset, start in self._chunks:
+            if part.retryable():
                 before, requests, retries = len(part.batch_records), part.requests, part.retries
                 touched = part.positions(("not_queued", "failed", "unknown", "skipped"))
                 retry.retry(part, **options)
@@ -186,7 +192,6 @@ class StreamRetry:
                 _copy_rows(part, result, start, touched, numbers, offset)
                 result.requests += part.requests - requests
                 result.retries += part.retries - retries
-            start += len(part)
 
 
 def _copy_rows(part: EntryResult, result: EntryResult, start: int, positions: list[int], numbers: dict[int, int],
