@@ -11,16 +11,29 @@ widgets: :meth:`EntryResult.show` builds whatever panel was registered with :fun
 from __future__ import annotations
 
 import html
+import os
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+import numpy as np
 import pandas as pd
 
 from ._html import STYLE, frame_html, frame_markdown, frame_text
 from ._reasons import group_reasons
+from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
+from ._rowstore import (
+    MISSING_INT,
+    CodeColumn,
+    FloatColumn,
+    IdColumn,
+    IntColumn,
+    KeyColumn,
+    TextColumn,
+    positions_array,
+)
 from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
 from .errors import ConfigurationError
 
@@ -86,17 +99,17 @@ class EntryResult:
 
     event_key: str
     index: pd.Index
-    contact_keys: list
-    status: list = field(default_factory=list)
-    event_instance_id: list = field(default_factory=list)
-    errorcode: list = field(default_factory=list)
-    message: list = field(default_factory=list)
-    request_id: list = field(default_factory=list)
-    batch: list = field(default_factory=list)
-    attempts: list = field(default_factory=list)
-    sent_at: list = field(default_factory=list, repr=False)   # when the request that may enter each row was sent
-    processing: list = field(default_factory=list)            # PROCESSING, once wait() followed the row
-    processing_message: list = field(default_factory=list)
+    contact_keys: Sequence[Any]   # a list, or a KeyColumn in a stream's result
+    status: MutableSequence[Any] = field(default_factory=list)
+    event_instance_id: MutableSequence[Any] = field(default_factory=list)
+    errorcode: MutableSequence[Any] = field(default_factory=list)
+    message: MutableSequence[Any] = field(default_factory=list)
+    request_id: MutableSequence[Any] = field(default_factory=list)
+    batch: MutableSequence[Any] = field(default_factory=list)
+    attempts: MutableSequence[Any] = field(default_factory=list)
+    sent_at: MutableSequence[Any] = field(default_factory=list, repr=False)  # when the request that may enter it went
+    processing: MutableSequence[Any] = field(default_factory=list)           # PROCESSING, once wait() followed it
+    processing_message: MutableSequence[Any] = field(default_factory=list)
     batch_records: list[BatchRecord] = field(default_factory=list)
     raw: list = field(default_factory=list, repr=False)
     warnings: list[str] = field(default_factory=list)
@@ -117,6 +130,8 @@ class EntryResult:
     _processing_handle: ProcessingHandle | None = field(default=None, init=False, repr=False, compare=False)
     _listeners: list = field(default_factory=list, repr=False)
     _no_retry: str | None = field(default=None, init=False, repr=False, compare=False)   # why retry() cannot run
+    _counts: Counter[Any] = field(default_factory=Counter, init=False, repr=False, compare=False)
+    _processing_counts: Counter[Any] = field(default_factory=Counter, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.contact_keys)
@@ -124,6 +139,17 @@ class EntryResult:
                      "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
                 setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
+        # a few bytes a row (see _rowstore)
+        self.status = CodeColumn(STATUSES, self.status)
+        self.processing = CodeColumn(PROCESSING, self.processing)
+        self.errorcode, self.batch, self.attempts = (IntColumn(c) for c in (self.errorcode, self.batch, self.attempts))
+        self.sent_at = FloatColumn(self.sent_at)
+        self.message, self.request_id, self.processing_message = (
+            TextColumn(c) for c in (self.message, self.request_id, self.processing_message))
+        self.event_instance_id = IdColumn(self.event_instance_id)
+        # counted once here, then kept up to date by set_row / set_processing: reading counts never recounts
+        self._counts = Counter(self.status)
+        self._processing_counts = Counter(self.processing)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the rows and figures; the retry and processing handles (connection, threads) and the listeners
@@ -138,16 +164,30 @@ class EntryResult:
 
     def set_row(self, pos: int, status: str, *, event_instance_id=None, errorcode=None, message=None,
                 request_id=None, batch=None, attempts=None) -> None:
-        self.status[pos] = status
+        # straight into the columns' arrays: this runs once per row answered, a million times in a large run
+        codes = cast(CodeColumn, self.status)
+        self._counts[codes.categories[codes.values[pos]]] -= 1
+        self._counts[status] += 1
+        codes.values[pos] = codes.code(status)
         self.event_instance_id[pos] = event_instance_id
-        self.errorcode[pos] = errorcode
-        self.message[pos] = message
-        self.request_id[pos] = request_id
+        cast(IntColumn, self.errorcode).values[pos] = MISSING_INT if errorcode is None else errorcode
+        message_col, request_col = cast(TextColumn, self.message), cast(TextColumn, self.request_id)
+        message_col.values[pos] = message_col.intern(message)
+        request_col.values[pos] = request_col.intern(request_id)
         if batch is not None:
-            self.batch[pos] = batch
+            cast(IntColumn, self.batch).values[pos] = batch
         if attempts is not None:
-            self.attempts[pos] = attempts
-        self.processing[pos] = self.processing_message[pos] = None   # a new entry: not followed yet
+            cast(IntColumn, self.attempts).values[pos] = attempts
+        followed = cast(CodeColumn, self.processing).values[pos] >= 0
+        if followed or cast(TextColumn, self.processing_message).values[pos] >= 0:
+            self.set_processing(pos, None)   # a new entry: not followed yet
+
+    def set_processing(self, pos: int, state: str | None, message: str | None = None) -> None:
+        """What :meth:`wait` found of row ``pos`` (one of PROCESSING, or None: not followed)."""
+        self._processing_counts[self.processing[pos]] -= 1
+        self._processing_counts[state] += 1
+        self.processing[pos] = state
+        self.processing_message[pos] = message
 
     def add_raw(self, answer: Any) -> None:
         if len(self.raw) < MAX_RAW_ANSWERS:
@@ -172,7 +212,8 @@ class EntryResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        c = Counter(self.status)
+        """Rows by status (a fresh dict; the counts are kept up to date as rows change, never recounted)."""
+        c = self._counts
         return {s: c.get(s, 0) for s in STATUSES}
 
     @property
@@ -200,32 +241,58 @@ class EntryResult:
     @property
     def processing_counts(self) -> dict[str, int]:
         """Queued rows by what :meth:`wait` found: processed, errored, pending (zeros before any wait)."""
-        c = Counter(self.processing)
+        c = self._processing_counts
         return {s: c.get(s, 0) for s in PROCESSING}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per input row, the input index kept."""
-        frame = pd.DataFrame({
-            "contactKey": pd.array(self.contact_keys, dtype=object),
-            "status": pd.Categorical(self.status, categories=list(STATUSES)),
-            "eventInstanceId": pd.array(self.event_instance_id, dtype=object),
-            "errorcode": pd.array(self.errorcode, dtype="Int64"),
-            "message": pd.array(self.message, dtype=object),
-            "requestId": pd.array(self.request_id, dtype=object),
-            "batch": pd.array(self.batch, dtype="Int64"),
-            "attempts": pd.array(self.attempts, dtype="Int64"),
-            "processing": pd.Categorical(self.processing, categories=list(PROCESSING)),
-            "processing_message": pd.array(self.processing_message, dtype=object),
-        }, index=self.index)
-        return frame
+        return self.rows_frame(None)
+
+    def rows_frame(self, positions: Iterable[int] | None) -> pd.DataFrame:
+        """The rows at ``positions`` (all rows when None) as :meth:`to_frame` gives them, built for those only."""
+        pos = positions_array(positions, len(self))
+        column = self._columns()
+        return pd.DataFrame({
+            "contactKey": _objects(self.contact_keys, pos),
+            "status": column["status"].take(pos),
+            "eventInstanceId": column["event_instance_id"].take(pos),
+            "errorcode": column["errorcode"].take(pos),
+            "message": column["message"].take(pos),
+            "requestId": column["request_id"].take(pos),
+            "batch": column["batch"].take(pos),
+            "attempts": column["attempts"].take(pos),
+            "processing": column["processing"].take(pos),
+            "processing_message": column["processing_message"].take(pos),
+        }, index=self.index[pos])
+
+    def to_csv(self, path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> None:
+        """Write :meth:`to_frame` to a CSV file, ``chunk_rows`` rows at a time (never the whole frame at once)."""
+        write_csv(self.rows_frame, len(self), path, chunk_rows)
+
+    def to_parquet(self, path: str | os.PathLike[str], chunk_rows: int = CHUNK_ROWS) -> None:
+        """Write :meth:`to_frame` to a Parquet file, one row group per ``chunk_rows`` rows (needs pyarrow)."""
+        write_parquet(self.rows_frame, len(self), path, chunk_rows)
+
+    def _columns(self) -> dict[str, Any]:
+        """The compact columns (a result built from lists has them after __post_init__)."""
+        names = ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts", "processing",
+                 "processing_message")
+        return {name: getattr(self, name) for name in names}
+
+    def error_positions(self) -> np.ndarray:
+        """Positions of the rows :meth:`errors` lists."""
+        status = self._columns()["status"]
+        keep = status.values != STATUSES.index("queued")
+        if self.dry_run:
+            message = self._columns()["message"]
+            dry = message._code.get(DRY_RUN)
+            if dry is not None:
+                keep &= message.values != dry
+        return np.flatnonzero(keep)
 
     def errors(self) -> pd.DataFrame:
         """The rows that did not queue, with their reason (in a dry run: the rows that would not be sent)."""
-        frame = self.to_frame()
-        keep = frame["status"] != "queued"
-        if self.dry_run:
-            keep &= frame["message"] != DRY_RUN
-        return frame[keep]
+        return self.rows_frame(self.error_positions())
 
     def error_reasons(self) -> pd.DataFrame:
         """The rows that did not queue grouped by reason, most rows first: ``reason``, ``status``,
@@ -241,13 +308,13 @@ class EntryResult:
         return frame.astype({"httpStatus": "Int64"})
 
     def positions(self, statuses: Iterable[str]) -> list[int]:
-        wanted = set(statuses)
-        return [i for i, s in enumerate(self.status) if s in wanted]
+        return self._columns()["status"].where(statuses).tolist()
 
     def resendable_positions(self) -> list[int]:
         """Rows :meth:`retry` sends again: refused or failed ones, and those an interruption left unsent."""
-        return [p for p, s in enumerate(self.status) if s in ("not_queued", "failed")
-                or (s == "skipped" and self.message[p] == NOT_SENT)]
+        skipped = self._columns()["status"].where(["skipped"]).tolist()
+        unsent = [p for p in skipped if self.message[p] == NOT_SENT]
+        return sorted(self.positions(("not_queued", "failed")) + unsent)
 
     def retryable(self) -> int:
         """How many rows :meth:`retry` would act on: the resendable ones and the ``unknown`` ones it checks."""
@@ -319,7 +386,7 @@ class EntryResult:
 
     def headline(self) -> str:
         if self.dry_run:
-            would = sum(1 for m in self.message if m == DRY_RUN)
+            would = len(self) - len(self.error_positions())
             return (f"Dry run for {self.event_key!r}: {plural(len(self), 'row')}: {would:,} would be sent, "
                     f"{len(self) - would:,} refused before sending; nothing was sent")
         kind = "entry"
@@ -392,6 +459,15 @@ class EntryResult:
             out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
             out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")
-        out.append(frame_html(self.to_frame(), max_rows=HTML_ROWS, footer=False))
+        out.append(frame_html(self.rows_frame(range(min(HTML_ROWS, len(self)))), max_rows=HTML_ROWS, footer=False))
         out.append("</div>")
         return "\n".join(out)
+
+
+def _objects(values: Any, positions: np.ndarray) -> np.ndarray:
+    """The values at ``positions`` of a list as an object array (pandas infers text columns from it, as before)."""
+    if isinstance(values, KeyColumn):
+        return values.take(positions)
+    if len(positions) == len(values):
+        return np.asarray(values, dtype=object)
+    return np.asarray([values[p] for p in positions.tolist()], dtype=object)

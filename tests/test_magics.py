@@ -346,6 +346,17 @@ def test_from_errors(logged_in, ip, sandbox):
     assert sandbox.entry_counts() == {}
 
 
+def test_from_file_reads_a_csv_as_text_a_chunk_at_a_time(logged_in, ip, sandbox, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text("SubscriberKey,City\n000001,Oslo\n000002,Rome\n")
+    ev = sandbox.event_key
+    assert ip.run_line_magic("journey_enter", f"r --from-file {path} --event {ev} --data City") is None
+    assert ip.user_ns["r"].counts["queued"] == 2
+    assert sandbox.entry_counts(ev) == {"000001": 1, "000002": 1}   # leading zeros kept
+    assert "no such file" in usage_error(ip.run_line_magic, "journey_enter", f"--from-file nope.csv --event {ev}")
+    assert "one of them" in usage_error(ip.run_cell_magic, "journey_enter", f"--from-file {path} --event {ev}", CSV)
+
+
 def test_empty_body_without_from_is_a_usage_error(logged_in, ip, sandbox):
     assert "no contacts" in usage_error(ip.run_cell_magic, "journey_enter", f"--event {sandbox.event_key}", "  \n\n")
     assert "no contacts" in usage_error(ip.run_line_magic, "journey_enter", f"--event {sandbox.event_key}")

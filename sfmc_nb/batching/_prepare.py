@@ -117,6 +117,15 @@ class PreparedRows:
         self._sendable = sendable
         self._sendable_pos = np.flatnonzero(sendable)
 
+    def refuse(self, reasons: dict[int, str]) -> None:
+        """Refuse more rows (e.g. repeats of keys sent in an earlier chunk of a stream), before any batch is built."""
+        if not reasons:
+            return
+        self.skipped.update(reasons)
+        self._sendable[np.fromiter(reasons, dtype=np.intp, count=len(reasons))] = False
+        self._sendable_pos = np.flatnonzero(self._sendable)
+        self.__dict__.pop("sendable_positions", None)   # the cached list is built again
+
     def __repr__(self) -> str:
         return (f"<PreparedRows {self.n_rows} rows: {len(self._sendable_pos)} sendable, "
                 f"{len(self.skipped)} skipped, {len(self.columns)} data columns>")

@@ -33,7 +33,8 @@ from .runner import Runner
 __all__ = ["enter_journey"]
 
 
-def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = None,
+def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[str], event_key: str,
+                  contact_key: str | None = None,
                   data: Iterable[Hashable] | str | None = AUTO, *, connection: Connection | None = None,
                   concurrency: int | None = None, dry_run: bool = False, validate: bool = True,
                   journal: str | os.PathLike[str] | None = None,
@@ -42,6 +43,10 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
                   float_keys: str = "convert", max_seconds: float = 300.0,
                   landing_horizon: float | None = None) -> EntryResult:
     """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
+
+    ``df`` is a DataFrame, or a source read and sent a chunk at a time: an iterable of DataFrames
+    (``pd.read_csv(..., chunksize=)``, a warehouse cursor's batches) or the path of a ``.csv`` (every column
+    read as text) or ``.parquet`` file (see :mod:`sfmc_nb.engine.stream`).
 
     ``contact_key`` names the key column (default: ``SubscriberKey`` or ``ContactKey``); ``data`` the
     columns sent as entry data: ``"auto"`` (default) the columns that are fields of the entry data
@@ -54,6 +59,12 @@ def enter_journey(df: pd.DataFrame, event_key: str, contact_key: str | None = No
     failures, waiting for a horizon). Every option is checked before anything is sent; notes about the run
     are issued once each as :class:`~sfmc_nb.errors.SfmcWarning` and kept in ``result.warnings``.
     """
+    if not isinstance(df, pd.DataFrame):   # frames, a file, a polars frame: read and sent chunk by chunk
+        from .stream import enter_stream
+        return enter_stream(df, event_key, contact_key, data, connection=connection, concurrency=concurrency,
+                            dry_run=dry_run, validate=validate, journal=journal, progress=progress,
+                            batch_size=batch_size, na=na, duplicates=duplicates, float_keys=float_keys,
+                            max_seconds=max_seconds, landing_horizon=landing_horizon)
     _check_arguments(df, event_key)
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,

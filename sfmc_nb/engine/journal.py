@@ -155,7 +155,12 @@ _FIELDS: dict[str, dict[str, Any]] = {
     "refused": dict(_IDENT),
     "unknown": dict(_IDENT),
     "reconciled": {"rows": lambda v: True, "not_found": lambda v: isinstance(v, list)},
+    # a stream's journal: its header, then one record per chunk (each chunk has a run journal of its own)
+    "stream": {"event_key": lambda v: isinstance(v, str)},
+    "chunk": {"chunk": lambda v: _is_int(v) and v >= 0, "rows": lambda v: _is_int(v) and v >= 0,
+              "fingerprint": lambda v: isinstance(v, str)},
 }
+_HEADERS = ("run", "stream", "chunk")   # records that need no 'run' record before them
 
 
 def check_record(record: Any, rows: int | None) -> str | None:
@@ -165,7 +170,7 @@ def check_record(record: Any, rows: int | None) -> str | None:
     kind = record.get("kind")
     if kind not in _FIELDS:
         return f"unknown record kind {kind!r}"
-    if kind != "run" and rows is None:
+    if kind not in _HEADERS and rows is None:
         return "the first record must be the 'run' record"
     problem = _fields_problem(record, _FIELDS[kind])
     if problem:

@@ -111,7 +111,7 @@ class Processing:
                 why = stopped or problems.get(lookup) or f"still queued after {timeout:g} s: call .wait() again later"
                 for pos in positions:
                     if result.processing[pos] not in _FINAL:
-                        result.processing[pos], result.processing_message[pos] = "pending", why
+                        result.set_processing(pos, "pending", why)
 
     def _lookups(self, result: EntryResult) -> dict[Lookup, list[int]]:
         """The status queries to make, each with its rows: one per request id, one per row queued without one."""
@@ -125,8 +125,7 @@ class Processing:
             elif eid:
                 open_.setdefault(("event_instance_id", str(eid)), []).append(pos)
             else:
-                result.processing[pos] = "pending"
-                result.processing_message[pos] = "neither requestId nor eventInstanceId is known to look it up"
+                result.set_processing(pos, "pending", "neither requestId nor eventInstanceId is known to look it up")
         return open_
 
     def _items(self, lookup: Lookup) -> list[dict]:
@@ -161,8 +160,7 @@ class Processing:
             if state is None:
                 done = False
                 continue
-            result.processing[pos] = state
-            result.processing_message[pos] = _message(item) if item is not None else None
+            result.set_processing(pos, state, _message(item) if item is not None else None)
         return done
 
     # -- trace --------------------------------------------------------------------------------------------

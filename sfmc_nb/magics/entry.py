@@ -38,6 +38,7 @@ examples:
   000123,Ann,ann@example.com
 
   %journey_enter res --event KEY --from df  the line form: the contacts of the DataFrame df
+  %journey_enter res --event KEY --from-file contacts.csv   a file larger than memory, a chunk at a time
 
 cell body: CSV with a header row (commas; tabs or semicolons when the header has no comma),
 every row with one field per header column (quote a value that holds the separator: "a, b");
@@ -56,6 +57,8 @@ def _enter_parser() -> MagicParser:
     p.add_argument("--data", help="columns sent as entry data: COL,COL, 'all' (every column but the key) or "
                    "'auto' (default: the columns that are fields of the entry data extension)")
     p.add_argument("--from", dest="source", metavar="DF", help="a DataFrame variable instead of the cell body")
+    p.add_argument("--from-file", dest="from_file", metavar="PATH",
+                   help="a .csv (every column read as text) or .parquet file, read and sent a chunk at a time")
     p.add_argument("--dry-run", action="store_true", help="check and build the batches, send nothing")
     p.add_argument("--concurrency", type=int, help="batches in flight (default: SfmcMagics.concurrency)")
     p.add_argument("--no-validate", action="store_true", help="skip the journey and schema checks")
@@ -78,7 +81,8 @@ class EntryMagics(SfmcMagicsBase):
     @guard
     def journey_enter(self, line: str = "", cell: str | None = None):
         """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
-        [--data COL,COL|all|auto] [--from DF] [--dry-run] [--concurrency N] [--no-validate] [--journal PATH]``
+        [--data COL,COL|all|auto] [--from DF | --from-file PATH] [--dry-run] [--concurrency N] [--no-validate]
+        [--journal PATH]``
 
         The cell body holds CSV with a header row (every value read as text; tabs or semicolons when the
         header has no comma) or JSON lines; a row whose field count differs from the header's, or anything
@@ -97,15 +101,20 @@ class EntryMagics(SfmcMagicsBase):
             raise UsageError(f"{prog}: {var!r} is not a valid variable name for the result")
         if not args.event.strip():
             raise UsageError(f"{prog}: --event needs the entry event definition key")
-        df = self._contacts(args, cell, prog)
         from .. import engine as _engine  # the engine is loaded on first use, not by %load_ext
 
+        source: Any
+        if args.from_file:
+            source = self._file(args, cell, prog)
+            df = _head(source, prog)   # the columns are checked on the first rows
+        else:
+            source = df = self._contacts(args, cell, prog)
         contact_key, data = _columns(_engine, args, df, prog)
         concurrency = self._concurrency(args, prog)
         conn = self.connection()
         with warnings.catch_warnings():  # the result shown below carries the run's warnings
             warnings.simplefilter("ignore", SfmcWarning)
-            result = _engine.enter_journey(df, args.event, contact_key=contact_key, data=data, connection=conn,
+            result = _engine.enter_journey(source, args.event, contact_key=contact_key, data=data, connection=conn,
                                           concurrency=concurrency, dry_run=args.dry_run,
                                           validate=self.settings.validate and not args.no_validate,
                                           journal=self._journal(args), progress=self._progress())
@@ -131,6 +140,15 @@ class EntryMagics(SfmcMagicsBase):
         if len(df) == 0:
             raise UsageError(f"{prog}: the input has no rows")
         return df
+
+    def _file(self, args: argparse.Namespace, cell: str | None, prog: str) -> str:
+        """The path of ``--from-file`` (never with --from or a cell body)."""
+        if args.source or (cell or "").strip():
+            raise UsageError(f"{prog}: give the contacts with --from-file, --from or in the cell body: one of them")
+        path = Path(args.from_file).expanduser()
+        if not path.is_file():
+            raise UsageError(f"{prog}: --from-file {args.from_file}: no such file")
+        return str(path)
 
     def _concurrency(self, args: argparse.Namespace, prog: str) -> int:
         value = self.settings.concurrency if args.concurrency is None else args.concurrency
@@ -171,6 +189,19 @@ class EntryMagics(SfmcMagicsBase):
             display({"text/html": result._repr_html_(), "text/plain": repr(result)}, raw=True)
         else:
             print(repr(result))
+
+
+def _head(path: str, prog: str) -> pd.DataFrame:
+    """The first rows of a file, read as the run will read it (an unreadable file is a usage error)."""
+    from ..engine.sources import iter_chunks
+
+    try:
+        head = next(iter_chunks(path, 5), None)
+    except (ValidationError, ValueError, OSError) as exc:
+        raise UsageError(f"{prog}: --from-file {path}: {exc}") from None
+    if head is None or len(head) == 0:
+        raise UsageError(f"{prog}: the input has no rows")
+    return head
 
 
 def _columns(engine: Any, args: argparse.Namespace, df: pd.DataFrame, prog: str) -> tuple[Any, Any]:

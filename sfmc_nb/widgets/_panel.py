@@ -256,14 +256,13 @@ class ResultPanel(widgets.VBox):
             while path.exists():
                 path = base / f"{name}-{n}.csv"
                 n += 1
-            frame = self.result.to_frame()
-            frame.to_csv(path)
+            self.result.to_csv(path)   # written in chunks: a large result never builds its whole frame
         except Exception as exc:
             self.last_error = exc
             self._say(f"save failed: {type(exc).__name__}: {exc}", ALERT_COLOUR)
             return None
         self.last_path = path
-        self._say(f"saved {len(frame):,} rows to {path}")
+        self._say(f"saved {len(self.result):,} rows to {path}")
         return path
 
 

@@ -1,0 +1,207 @@
+"""Entering a stream of chunks: each chunk is checked, prepared and sent before the next is read.
+
+Memory is bounded by the chunk (plus a few bytes a row of result): the schema is read once, every chunk is
+checked as a one-frame run checks its input, keys repeated from an earlier chunk are found through 8-byte
+digests (:mod:`~sfmc_nb.engine.seen`), and the chunks' results are joined into one result at the end.
+
+With ``journal=``, the journal file lists the stream's chunks with a fingerprint each, and every chunk keeps its
+own journal beside it (``<journal>.chunk000003``): running again resumes chunk by chunk (a chunk already queued
+sends nothing), and refuses an input whose chunk differs from the one the journal recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from itertools import accumulate, islice
+from typing import Any, cast
+
+from .._rowmerge import batch_offsets, concat_results
+from .._rowstore import KeyColumn
+from .._rules import MAX_BATCH_SIZE, plural
+from ..batching import PreparedRows, prepare
+from ..client import Connection, default_connection
+from ..errors import ValidationError
+from ..results import EntryResult
+from .api import _horizon, _is_auto, _new_result, _open_journal, _resume, _warn
+from .checks import check_options
+from .columns import AUTO, Columns, resolve_columns
+from .context import ProgressCallback, RunOptions, progress_callback
+from .journal import Journal
+from .preflight import EntrySchema, preflight
+from .processing import Processing
+from .retry import RunRetry
+from .seen import SeenKeys, digests
+from .sources import CHUNK_ROWS, fingerprint, iter_chunks
+
+__all__ = ["enter_stream", "StreamJournal"]
+
+
+class StreamJournal:
+    """The journal of a stream: which chunks it had (rows and fingerprint), each with its own journal file."""
+
+    def __init__(self, path: str | os.PathLike[str], event_key: str):
+        self.path = os.fspath(path)
+        self.journal = Journal(path)
+        records = Journal.read(path)
+        if records and records[0].get("kind") != "stream":
+            raise ValidationError(f"{self.path} is the journal of a one-DataFrame run, not of a stream: use a new "
+                                  "journal file (or pass the same DataFrame as before)")
+        if records and records[0].get("event_key") != event_key:
+            raise ValidationError(f"the journal was written for event {records[0].get('event_key')!r}, not "
+                                  f"{event_key!r}: use a new journal file for a different run")
+        if not records:
+            self.journal.write({"kind": "stream", "event_key": event_key, "time": time.time()}, durable=True)
+        self.chunks = {r["chunk"]: r for r in records if r.get("kind") == "chunk"}
+
+    def chunk(self, number: int, rows: int, print_: str) -> str:
+        """The journal file of chunk ``number``; refuses a chunk unlike the one recorded under that number."""
+        known = self.chunks.get(number)
+        if known is not None and (known.get("rows") != rows or known.get("fingerprint") != print_):
+            raise ValidationError(f"the input differs from the one the journal {self.path} was written for (chunk "
+                                  f"{number}: {known.get('rows')} rows then, {rows} now, or other values): use a new "
+                                  "journal file for a different input (and the same chunk size to resume)")
+        if known is None:
+            self.journal.write({"kind": "chunk", "chunk": number, "rows": rows, "fingerprint": print_}, durable=True)
+        return f"{self.path}.chunk{number:06d}"
+
+
+@dataclass
+class _Plan:
+    """What the first chunk settled for the whole stream."""
+
+    columns: Columns
+    limits: dict[str, int]
+    notes: list[str]
+
+
+def enter_stream(source: object, event_key: str, contact_key: str | None = None,
+                 data: Iterable[Hashable] | str | None = AUTO, *, connection: Connection | None = None,
+                 concurrency: int | None = None, dry_run: bool = False, validate: bool = True,
+                 journal: str | os.PathLike[str] | None = None, progress: ProgressCallback | bool | None = None,
+                 batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
+                 float_keys: str = "convert", max_seconds: float = 300.0, landing_horizon: float | None = None,
+                 chunk_rows: int = CHUNK_ROWS) -> EntryResult:
+    """:func:`~sfmc_nb.enter_journey` for a source read chunk by chunk (see :mod:`sfmc_nb.engine.sources`)."""
+    checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
+                            journal=journal, progress=progress, batch_size=batch_size, na=na,
+                            duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
+    options = RunOptions(concurrency=checked.concurrency, batch_size=checked.batch_size,
+                         progress=progress_callback(progress), max_seconds=checked.max_seconds,
+                         landing_horizon=_horizon(landing_horizon))
+    conn = cast(Connection, connection or default_connection())
+    conn.ensure_pool(options.concurrency)
+    manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
+    seen, parts, retries = SeenKeys(), [], []
+    plan: _Plan | None = None
+    for number, chunk in enumerate(iter_chunks(source, chunk_rows)):
+        if plan is None:
+            plan = _plan(conn, chunk, event_key, contact_key, data, validate)
+        else:
+            resolve_columns(chunk, plan.columns.key, list(plan.columns.data))   # every chunk has the columns
+        prepared = prepare(chunk, plan.columns.key, plan.columns.data, na=na, duplicates=duplicates,
+                           float_keys=float_keys, max_lengths=plan.limits or None, warn=False)
+        repeats = _refuse_repeats(prepared, seen, duplicates)
+        part = _new_result(event_key, prepared, plan.notes if number == 0 else [], dry_run)
+        if repeats and duplicates != "drop":
+            part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
+                                 "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
+        if dry_run:
+            part.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)] if number == 0 else []
+        else:
+            chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
+            retry = _run_chunk(conn, event_key, prepared, part, options, chunk_journal)
+            retries.append(retry if part.retryable() else None)   # a chunk with nothing to retry lets go of its rows
+        part.contact_keys = KeyColumn(part.contact_keys)   # a few bytes a key while the stream goes on
+        parts.append(part)
+        if part.interrupted or any(w.startswith("run stopped") for w in part.warnings):
+            part.warnings.append(f"the stream stopped at chunk {number}: the result covers the chunks read so far; "
+                                 "run again with the same journal to finish")
+            break
+    if plan is None:
+        raise ValidationError(f"the input has no rows: {type(source).__name__} gave no chunk")
+    offsets, sizes = batch_offsets(parts), [len(p) for p in parts]
+    stream_retry = StreamRetry(parts, retries, offsets, sizes) if not dry_run else None
+    result = concat_results(parts, event_key, release=[r is None for r in retries] if retries else None)
+    if manifest is not None:
+        result.journal = manifest.path
+    if not dry_run:
+        result.attach_retry(stream_retry)
+        result.attach_processing(Processing(conn))
+    _warn(result.warnings)
+    return result
+
+
+def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:
+    """Columns and the schema's limits, from the first chunk and one pre-flight for the whole stream."""
+    columns = resolve_columns(chunk, contact_key, data)
+    schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
+        else EntrySchema()
+    if _is_auto(data):
+        columns = resolve_columns(chunk, columns.key, data, fields=schema.field_names)
+    return _Plan(columns, schema.limits([str(c) for c in columns.data]), columns.notes + schema.notes)
+
+
+def _refuse_repeats(prepared: PreparedRows, seen: SeenKeys, duplicates: str) -> int:
+    """Rows repeating a key of an earlier chunk: refused with ``duplicates='drop'``; returns how many."""
+    positions = prepared.sendable_positions
+    keys = prepared.keys
+    found = digests([cast(str, keys[p]) for p in positions])
+    again = seen.seen(found)
+    seen.add(found[~again] if duplicates == "drop" else found)
+    repeated = [positions[i] for i in again.nonzero()[0].tolist()]
+    if duplicates == "drop":
+        prepared.refuse({p: "duplicate of a row in an earlier chunk" for p in repeated})
+    return len(repeated)
+
+
+def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, part: EntryResult, options: RunOptions,
+               journal: str | None) -> RunRetry:
+    started, started_at = time.monotonic(), time.time()
+    state, jrnl = _open_journal(journal, event_key, prepared.contact_key, prepared, part) if journal \
+        else (None, None)
+    retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
+    runner = retry.runner(part)
+    todo, in_doubt = (prepared.sendable_positions, []) if state is None else _resume(runner, state)
+    try:
+        runner.run(todo, in_doubt=in_doubt, unsent_since=started_at)
+    finally:
+        part.seconds = time.monotonic() - started
+    return retry
+
+
+class StreamRetry:
+    """``retry()`` of a stream's result: each chunk that kept its rows retries, its rows copied back."""
+
+    def __init__(self, parts: list[EntryResult], retries: list[RunRetry | None], offsets: list[int],
+                 sizes: list[int]):
+        starts = [0, *accumulate(sizes)][:len(sizes)]
+        self._chunks = [(part, retry, offset, start) for part, retry, offset, start
+                        in zip(parts, retries, offsets, starts, strict=True) if retry is not None]  # the rest let go
+
+    def retry(self, result: EntryResult, **options: Any) -> None:
+        for part, retry, offset, start in self._chunks:
+            if part.retryable():
+                before, requests, retries = len(part.batch_records), part.requests, part.retries
+                touched = part.positions(("not_queued", "failed", "unknown", "skipped"))
+                retry.retry(part, **options)
+                numbers: dict[int, int] = {}
+                for record in part.batch_records[before:]:
+                    numbers[record.number] = record.number = len(result.batch_records)
+                    result.batch_records.append(record)
+                _copy_rows(part, result, start, touched, numbers, offset)
+                result.requests += part.requests - requests
+                result.retries += part.retries - retries
+
+
+def _copy_rows(part: EntryResult, result: EntryResult, start: int, positions: list[int], numbers: dict[int, int],
+               offset: int) -> None:
+    """Rows a chunk's retry may have changed, into the stream's result (batches renumbered as the result's)."""
+    for p in positions:
+        batch = part.batch[p]
+        result.set_row(start + p, part.status[p], event_instance_id=part.event_instance_id[p],
+                       errorcode=part.errorcode[p], message=part.message[p], request_id=part.request_id[p],
+                       batch=None if batch is None else numbers.get(batch, batch + offset), attempts=part.attempts[p])
+        result.sent_at[start + p] = part.sent_at[p]

@@ -1,0 +1,158 @@
+"""Streamed input: files and iterables of DataFrames entered chunk by chunk, resumed from one journal."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import sfmc_nb
+from sfmc_nb import enter_journey
+from sfmc_nb.engine.seen import SeenKeys, digests
+from sfmc_nb.engine.sources import fingerprint, iter_chunks
+from sfmc_nb.errors import ValidationError
+
+
+def contacts(n: int, prefix: str = "s") -> pd.DataFrame:
+    return pd.DataFrame({
+        "SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
+        "Email": [f"{prefix}{i}@example.com" if i % 9 else "not-an-email" for i in range(n)],
+        "FirstName": ["Ann", "Bo", None, "Cy"] * (n // 4) + ["Di"] * (n % 4),
+    })
+
+
+def fast_conn(sandbox):
+    return sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
+
+
+def chunks(df: pd.DataFrame, size: int):
+    for start in range(0, len(df), size):
+        yield df.iloc[start:start + size]
+
+
+def comparable(res, prefix: str) -> list[list]:
+    """The per-row outcome without what differs from run to run (ids, request ids, batch numbers)."""
+    frame = res.to_frame().drop(columns=["eventInstanceId", "requestId", "batch"])
+    rows = [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values.tolist()]
+    return [[label, row[0].replace(prefix, "k-"), *row[1:]] for label, row in zip(frame.index, rows, strict=True)]
+
+
+def test_a_stream_gives_the_same_rows_as_one_dataframe(sandbox):
+    conn = fast_conn(sandbox)
+    whole = contacts(950, "one")
+    one = enter_journey(whole, sandbox.event_key, data=["Email", "FirstName"], connection=conn)
+    streamed_input = contacts(950, "two")
+    streamed = enter_journey(chunks(streamed_input, 300), sandbox.event_key, data=["Email", "FirstName"],
+                             connection=conn)
+    assert len(streamed) == 950 and streamed.counts == one.counts and streamed.counts["not_queued"] > 0
+    assert comparable(one, "one-") == comparable(streamed, "two-")
+    assert list(streamed.to_frame().index) == list(range(950))
+    assert streamed.summary["batches"] == 10   # 300 rows a chunk: 3 + 3 + 3 + 1 batches, numbered on
+    assert sorted(set(streamed.batch)) == list(range(10))
+
+
+def test_a_csv_file_is_read_as_text_in_chunks(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path = tmp_path / "contacts.csv"
+    pd.DataFrame({"SubscriberKey": [f"{i:06d}" for i in range(250)], "Email": [f"x{i}@e.com" for i in range(250)]}
+                 ).to_csv(path, index=False)
+    assert [len(c) for c in iter_chunks(path, 100)] == [100, 100, 50]
+    assert next(iter_chunks(path, 100))["SubscriberKey"][0] == "000000"   # leading zeros kept
+    res = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn)
+    assert res.counts["queued"] == 250 and res.contact_keys[0] == "000000"
+    assert sandbox.entry_counts(sandbox.event_key)["000007"] == 1
+
+
+def test_keys_repeated_across_chunks_are_found(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(200, "d")
+    repeated = pd.concat([df.iloc[:100], df.iloc[50:150]], ignore_index=True)
+    res = enter_journey(chunks(repeated, 100), sandbox.event_key, data=["Email"], connection=conn,
+                        duplicates="drop")
+    assert res.counts["skipped"] == 50
+    assert set(res.to_frame()["message"][res.to_frame()["status"] == "skipped"]) == {
+        "duplicate of a row in an earlier chunk"}
+    assert max(sandbox.entry_counts(sandbox.event_key).values()) == 1
+    kept = enter_journey(chunks(contacts(200, "k").iloc[[*range(100), *range(50, 100)]], 100), sandbox.event_key,
+                         data=["Email"], connection=conn)
+    assert any("repeat a contact key of an earlier chunk" in w for w in kept.warnings)
+
+
+def test_a_resumed_stream_enters_nothing_twice(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    sandbox.configure(latency=0.01)
+    journal = tmp_path / "stream.jsonl"
+    df = contacts(1200, "r")
+
+    def interrupt(event):
+        if event.kind == "batch" and event.batches_done == 2:
+            raise KeyboardInterrupt
+
+    calls = {"n": 0}
+
+    def interrupt_in_second_chunk(event):
+        if event.kind == "start":
+            calls["n"] += 1
+        if calls["n"] == 2:
+            interrupt(event)
+
+    first = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                          progress=interrupt_in_second_chunk, concurrency=2)
+    assert first.interrupted and 400 < first.counts["queued"] < 800
+    assert any("stream stopped at chunk 1" in w for w in first.warnings)
+    again = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal)
+    entered = sandbox.entry_counts(sandbox.event_key)
+    sendable = [k for k, e in zip(df["SubscriberKey"], df["Email"], strict=True) if e != "not-an-email"]
+    assert all(entered[k] == 1 for k in sendable), "a contact was entered twice or not at all"
+    assert again.counts["queued"] + again.counts["not_queued"] == 1200
+    assert again.summary["batches"] < 12
+
+
+def test_a_changed_input_is_refused_on_resume(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    journal = tmp_path / "stream.jsonl"
+    path = tmp_path / "in.csv"
+    contacts(300, "f").to_csv(path, index=False)
+    enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal)
+    changed = contacts(300, "f")
+    changed.loc[5, "Email"] = "changed@example.com"
+    changed.to_csv(path, index=False)
+    before = sandbox.entry_counts(sandbox.event_key).total()
+    with pytest.raises(ValidationError, match="input differs"):
+        enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal)
+    assert sandbox.entry_counts(sandbox.event_key).total() == before
+    with pytest.raises(ValidationError, match="one-DataFrame run"):
+        one = tmp_path / "one.jsonl"
+        enter_journey(contacts(5, "o"), sandbox.event_key, data=["Email"], connection=conn, journal=one)
+        enter_journey([contacts(5, "o")], sandbox.event_key, data=["Email"], connection=conn, journal=one)
+
+
+def test_a_stream_result_can_be_retried(sandbox):
+    conn = fast_conn(sandbox)
+    df = contacts(600, "t")
+
+    def interrupt(event):
+        if event.kind == "batch" and event.batches_done == 1:
+            raise KeyboardInterrupt
+
+    res = enter_journey(chunks(df, 300), sandbox.event_key, data=["Email"], connection=conn, progress=interrupt,
+                        concurrency=1)
+    assert res.interrupted and len(res) == 300
+    res.retry(progress=None)   # the interrupting callback stays behind
+    assert res.counts["queued"] + res.counts["not_queued"] == 300
+    assert max(sandbox.entry_counts(sandbox.event_key).values()) == 1
+
+
+def test_seen_keys_and_fingerprints():
+    seen = SeenKeys()
+    for start in range(0, 5000, 500):
+        keys = [f"k{i}" for i in range(start, start + 500)]
+        assert not seen.seen(digests(keys)).any()
+        seen.add(digests(keys))
+    assert seen.seen(digests(["k0", "k4999", "k5000"])).tolist() == [True, True, False]
+    assert len(seen) == 5000
+    a = contacts(10)
+    assert fingerprint(a) == fingerprint(a.copy()) != fingerprint(contacts(10, "z"))
+    with pytest.raises(ValidationError, match="not a pandas DataFrame"):
+        list(iter_chunks([a, [1, 2]]))
+    with pytest.raises(ValidationError, match="no such file"):
+        list(iter_chunks("missing.csv"))
