@@ -15,6 +15,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+from .settings import Settings
+
 JOURNEY_DEFAULTS = {
     "day_seconds": 5.0,         # real seconds one journey day lasts
     "skip_waits": False,        # every wait ends at once (Test Mode)
@@ -48,7 +50,7 @@ def api_date(moment: datetime, style: str) -> str:
     return system_time(moment).rstrip("0").rstrip(".")
 
 
-class Clock:
+class Clock(Settings):
     """Thread-safe: the offset ``advance()`` added, and the journey settings."""
 
     def __init__(self, **options):
@@ -58,22 +60,8 @@ class Clock:
         self._mono0, self._wall0 = time.monotonic(), now_utc()
         self.configure(**options)
 
-    def __getattr__(self, name: str):
-        settings = self.__dict__.get("_settings", {})
-        if name in settings:
-            return settings[name]
-        raise AttributeError(name)
-
-    def settings(self) -> dict:
-        with self._lock:
-            return dict(self._settings)
-
-    def configure(self, **options) -> None:
-        """Change settings; unknown names raise TypeError, out-of-range values ValueError."""
-        for name, value in options.items():
-            _validate(name, value)
-        with self._lock:
-            self._settings.update(options)
+    def _validate_setting(self, name: str, value) -> None:
+        _validate(name, value)
 
     def now(self) -> float:
         """The current moment on the sandbox's scale."""

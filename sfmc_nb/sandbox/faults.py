@@ -16,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .settings import Settings
+
 DEFAULTS = {
     "latency": 0.0,             # seconds added to every REST answer
     "jitter": 0.0,              # plus uniform [0, jitter] seconds
@@ -61,7 +63,7 @@ def seconds_value(value: float | str) -> int | float | str:
     return int(value) if value.is_integer() else value
 
 
-class Faults:
+class Faults(Settings):
     """Thread-safe fault settings plus the seeded generator and the rate limiter's token bucket."""
 
     def __init__(self, seed: int = 0, **options):
@@ -73,24 +75,12 @@ class Faults:
         self._settings = dict(DEFAULTS)
         self.configure(**options)
 
-    def __getattr__(self, name: str):
-        settings = self.__dict__.get("_settings", {})
-        if name in settings:
-            return settings[name]
-        raise AttributeError(name)
+    def _validate_setting(self, name: str, value) -> None:
+        _validate(name, value)
 
-    def settings(self) -> dict:
-        with self._lock:
-            return dict(self._settings)
-
-    def configure(self, **options) -> None:
-        """Change settings; unknown names raise TypeError, out-of-range values ValueError."""
-        for name, value in options.items():
-            _validate(name, value)
-        with self._lock:
-            self._settings.update(options)
-            if "rate_limit" in options:
-                self._tokens = None
+    def _configured(self, options: dict) -> None:
+        if "rate_limit" in options:   # a new limit starts with a full bucket
+            self._tokens = None
 
     def reset(self) -> None:
         """Switch every fault off (the processing pace is kept) and forget pending injections."""
