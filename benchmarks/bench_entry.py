@@ -26,13 +26,15 @@ from sfmc_nb import enter_journey
 from sfmc_nb.batching import prepare
 
 
-def start_sandbox(latency: float) -> tuple[subprocess.Popen, dict]:
-    proc = subprocess.Popen([sys.executable, "-m", "sfmc_nb.sandbox", "--latency", str(latency)],
+def start_sandbox(*flags: str) -> tuple[subprocess.Popen, dict[str, str]]:
+    """``python -m sfmc_nb.sandbox`` with these flags, in its own process; its settings as printed (plus the demo
+    event key). The one way every benchmark starts its sandbox."""
+    proc = subprocess.Popen([sys.executable, "-m", "sfmc_nb.sandbox", *flags],
                             stdout=subprocess.PIPE, text=True)
     settings: dict[str, str] = {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "event" not in settings:
-        line = proc.stdout.readline()
+        line = proc.stdout.readline() if proc.stdout else ""
         if not line:
             break
         if "=" in line and line.startswith("SFMC_"):
@@ -59,7 +61,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
 
-    proc, env = start_sandbox(args.latency)
+    proc, env = start_sandbox("--latency", str(args.latency))
     try:
         conn = sfmc_nb.connect(auth_base_url=env["SFMC_AUTH_BASE_URL"], client_id=env["SFMC_CLIENT_ID"],
                                client_secret=env["SFMC_CLIENT_SECRET"], set_default=False,

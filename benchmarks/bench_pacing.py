@@ -18,35 +18,15 @@ prints:
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 
 import pandas as pd
+from bench_entry import start_sandbox
 
 import sfmc_nb
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.throttle import Pacer
-
-
-def start_sandbox(*flags: str) -> tuple[subprocess.Popen, dict[str, str]]:
-    """``python -m sfmc_nb.sandbox`` with these flags; its settings as printed (plus the demo event key)."""
-    proc = subprocess.Popen([sys.executable, "-m", "sfmc_nb.sandbox", *flags], stdout=subprocess.PIPE, text=True)
-    settings: dict[str, str] = {}
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "event" not in settings:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line:
-            break
-        if "=" in line and line.startswith("SFMC_"):
-            name, _, value = line.strip().partition("=")
-            settings[name] = value
-        elif line.startswith("Demo event key:"):
-            settings["event"] = line.split(":", 1)[1].split()[0]
-    if "event" not in settings:
-        proc.kill()
-        raise SystemExit("the sandbox did not start")
-    return proc, settings
 
 
 def frame(rows: int, prefix: str) -> pd.DataFrame:

@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[300_000, 1_000_000])
     args = parser.parse_args()
 
-    proc, env = start_sandbox(0.0)
+    proc, env = start_sandbox()
     try:
         conn = sfmc_nb.connect(auth_base_url=env["SFMC_AUTH_BASE_URL"], client_id=env["SFMC_CLIENT_ID"],
                                client_secret=env["SFMC_CLIENT_SECRET"], set_default=False, pool_size=16)

@@ -58,7 +58,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "contacts.csv"
             write_csv(path, rows)
-            proc, settings = start_sandbox(0.0)   # a fresh sandbox per size: its own memory is not measured
+            proc, settings = start_sandbox()   # a fresh sandbox per size: its own memory is not measured
             try:
                 out = subprocess.run([sys.executable, "-c", CLIENT, settings["SFMC_AUTH_BASE_URL"],
                                       settings["SFMC_CLIENT_ID"], settings["SFMC_CLIENT_SECRET"], settings["event"],
