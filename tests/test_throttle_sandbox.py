@@ -12,23 +12,14 @@ import time
 
 import pandas as pd
 import pytest
-import requests
+from _sandbox_helpers import BATCH, fast_conn
 
-import sfmc_nb
-from sfmc_nb import enter_journey, sandbox
-from sfmc_nb.client import RetryPolicy
-
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
-BATCH = "interaction/v1/async/events"
+from sfmc_nb import enter_journey
 
 
 def contacts(n: int, prefix: str = "t") -> pd.DataFrame:
     return pd.DataFrame({"SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
                          "Email": [f"{prefix}{i}@example.com" for i in range(n)]})
-
-
-def fast_conn(sb):
-    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
 
 
 def batch_posts(sb) -> int:
@@ -115,37 +106,8 @@ def test_429s_without_retry_after_escalate_the_backoff_once_per_burst(sandbox, c
 
 # ---- the sandbox's quota -----------------------------------------------------------------------------------
 
-class Raw:
-    """Authorised calls in plain requests, so the client's own retries do not hide a 429."""
-
-    def __init__(self, sb):
-        self.sb, self.s = sb, requests.Session()
-        resp = self.s.post(sb.auth_base_url + "v2/token", timeout=10, json={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        self.token = resp.json()["access_token"]
-
-    def journeys(self) -> requests.Response:
-        return self.s.get(self.sb.rest_base_url + "interaction/v1/interactions", params={"$pageSize": 1},
-                          headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-
-
-@pytest.fixture
-def raw():
-    made = []
-
-    def start(**options) -> Raw:
-        client = Raw(sandbox.start(**options))
-        made.append(client)
-        return client
-
-    yield start
-    for client in made:
-        client.s.close()
-        client.sb.stop()
-
-
-def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw):
-    c = raw(rate_limit=4)
+def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw_sandbox):
+    c = raw_sandbox(rate_limit=4)
     codes = [c.journeys().status_code for _ in range(6)]
     assert codes[:4] == [200] * 4 and codes[-1] == 429        # a full bucket, then empty
     time.sleep(0.3)                                           # a token (0.25 s at 4 a second) came back
@@ -154,8 +116,8 @@ def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw):
     assert [c.journeys().status_code for _ in range(4)] == [200] * 4
 
 
-def test_retry_after_may_be_sent_as_written(raw):
-    c = raw(rate_limit=1, retry_after="1e309")
+def test_retry_after_may_be_sent_as_written(raw_sandbox):
+    c = raw_sandbox(rate_limit=1, retry_after="1e309")
     c.journeys()
     refused = c.journeys()
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1e309"
