@@ -20,10 +20,11 @@ from _sandbox_helpers import fast_conn, kill_run_after, killed_run_frame, status
 
 import sfmc_nb
 from sfmc_nb import enter_journey
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import SfmcWarning, ValidationError
 from sfmc_nb.results import NOT_SENT
 
 HORIZON = 0.5   # seconds a request in doubt may still land here (the sandbox works on no request longer)
+DATA = ["Email", "FirstName"]   # the columns contacts() makes besides the key: named when the checks are off
 
 
 def contacts(n, prefix="c", start=0):
@@ -128,7 +129,8 @@ def test_duplicate_keys_across_batches_with_lost_answers_enter_as_often_as_given
     conn = fast_conn(sandbox)
     sandbox.configure(lost_answer_rate=0.4)
     df = pd.concat([contacts(150), contacts(150)], ignore_index=True)
-    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
+    with pytest.warns(SfmcWarning, match="150 rows repeat the contact key of an earlier row"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
     assert any("uplicate" in w for w in res.warnings)
     counts = sandbox.entry_counts(sandbox.event_key)
     assert set(counts.values()) == {2} and len(counts) == 150
@@ -193,7 +195,8 @@ def test_interrupted_run_resumes_from_its_journal(sandbox, tmp_path):
     entered_before = sandbox.entry_counts(sandbox.event_key).total()
     assert entered_before == counts["queued"]
 
-    again = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, concurrency=4)
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued"):
+        again = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, concurrency=4)
     assert_exactly_once(sandbox, df, again)
     assert any("resumed" in w for w in again.warnings)
     assert again.summary["batches"] < 20
@@ -228,7 +231,8 @@ def test_run_killed_with_sigkill_resumes_from_its_journal(sandbox, tmp_path):
     df = killed_run_frame()
     conn = fast_conn(sandbox)
     # a batch journalled as sent may have been killed before it left: it is resent once past its horizon
-    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, landing_horizon=HORIZON)
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, landing_horizon=HORIZON)
     assert_exactly_once(sandbox, df, res)
 
 
@@ -370,7 +374,7 @@ def test_a_401_surviving_the_token_refresh_is_sent_again_not_failed(sandbox, mon
 
     monkeypatch.setattr(conn.tokens, "get", revoked_twice)
     df = contacts(50)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert_exactly_once(sandbox, df, res)
     assert res.retries == 1 and res.to_frame()["attempts"].eq(2).all()
 
@@ -392,7 +396,8 @@ def test_a_key_is_in_one_batch_in_flight_at_a_time(sandbox):
     sandbox.configure(latency=0.05)
     sandbox.inject("lost-answer", count=2)         # the first two batches are carried out, answers lost
     df = pd.DataFrame({"SubscriberKey": ["X1", "K", "Y2", "K"]})
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, batch_size=2, concurrency=2)
+    with pytest.warns(SfmcWarning, match="1 row repeat the contact key of an earlier row"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, batch_size=2, concurrency=2)
     frame = res.to_frame()
     assert sandbox.entry_counts(sandbox.event_key) == {"X1": 1, "K": 2, "Y2": 1}
     assert (frame["status"] == "queued").all()
@@ -423,7 +428,7 @@ def test_reconciliation_reads_the_recent_window_when_that_is_cheaper(sandbox):
     conn = fast_conn(sandbox)
     sandbox.inject("lost-answer", count=1)
     df = contacts(300)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=1)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=1)
     assert_exactly_once(sandbox, df, res)
     assert res.reconciliations == 1 and status_gets(sandbox) <= 3   # 100 entries: 2 pages, not 100 lookups
 
@@ -431,11 +436,11 @@ def test_reconciliation_reads_the_recent_window_when_that_is_cheaper(sandbox):
 def test_reconciliation_finds_the_request_by_its_id_when_the_window_is_busy(sandbox):
     conn = fast_conn(sandbox)
     earlier = contacts(2000, prefix="old")
-    enter_journey(earlier, sandbox.event_key, connection=conn, validate=False)
+    enter_journey(earlier, sandbox.event_key, data=DATA, connection=conn, validate=False)
     sandbox.inject("lost-answer", count=1)
     df = contacts(20)
     before = status_gets(sandbox)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert set(sandbox.entry_counts(sandbox.event_key).values()) == {1}
     assert (res.to_frame()["status"] == "queued").all()
     # the zone learned once, one page of the window (2,020 entries: too many to read), one contact asked
@@ -465,10 +470,11 @@ def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, t
     df = contacts(3)
     sandbox.inject("lost-answer", count=1)
     monkeypatch.setattr(conn, "batch_status_read", _failing_status)   # status endpoint down: rows stay unknown
-    first = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    first = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, journal=journal, validate=False)
     assert first.counts["unknown"] == 3
     time.sleep(3.5)                                                    # the next session starts much later
-    second = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    with pytest.warns(SfmcWarning, match="resumed from .*: 0 rows already queued, 3 in doubt"):
+        second = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, journal=journal, validate=False)
     assert second.counts["unknown"] == 3
     monkeypatch.undo()                                                 # the endpoint is back
     second.retry()
@@ -594,10 +600,10 @@ def test_a_live_result_carries_its_retry_as_an_object(sandbox):
     from sfmc_nb.engine import RunRetry
 
     conn = fast_conn(sandbox)
-    res = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False)
+    res = enter_journey(contacts(3), sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert res.can_retry and isinstance(res._retry_handle, RunRetry)
     assert res._retry_handle.event_key == sandbox.event_key and res._retry_handle.left_in_flight == []
     with pytest.raises(ValidationError, match="concurrency"):
         res.retry(concurrency=0)
-    dry = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False, dry_run=True)
+    dry = enter_journey(contacts(3), sandbox.event_key, data=DATA, connection=conn, validate=False, dry_run=True)
     assert not dry.can_retry

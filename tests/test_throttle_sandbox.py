@@ -16,6 +16,8 @@ from _sandbox_helpers import BATCH, fast_conn
 
 from sfmc_nb import enter_journey
 
+DATA = ["Email"]   # the column contacts() makes besides the key: named, as the checks are off
+
 
 def contacts(n: int, prefix: str = "t") -> pd.DataFrame:
     return pd.DataFrame({"SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
@@ -44,8 +46,8 @@ def test_a_one_hour_retry_after_ends_a_five_second_budget_run_promptly(sandbox):
     sandbox.inject("429", count=4)
     df = contacts(1000)
     events = []
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=4, validate=False,
-                                        max_seconds=5, progress=events.append))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=4,
+                                        validate=False, max_seconds=5, progress=events.append))
     assert res.counts["failed"] == 1000 and sandbox.entries() == []
     assert batch_posts(sandbox) <= 4                          # the batches in flight at the 429, nothing after
     messages = set(res.to_frame()["message"])
@@ -62,7 +64,7 @@ def test_a_retry_after_of_1e309_fails_the_rows_left_and_waits_nothing(sandbox):
     conn = fast_conn(sandbox)
     sandbox.configure(retry_after="1e309")                    # sent as written: float("1e309") is infinite
     sandbox.inject("429")
-    res = bounded(lambda: enter_journey(contacts(250), sandbox.event_key, connection=conn, concurrency=1,
+    res = bounded(lambda: enter_journey(contacts(250), sandbox.event_key, data=DATA, connection=conn, concurrency=1,
                                         validate=False))
     assert res.counts["failed"] == 250 and batch_posts(sandbox) == 1
     assert res.to_frame()["message"].str.contains("asked to wait 86400 s or more, beyond max_seconds=300").all()
@@ -73,7 +75,7 @@ def test_the_rows_of_batches_in_flight_that_were_answered_keep_their_outcome(san
     conn = fast_conn(sandbox)
     sandbox.configure(retry_after=3600, latency=0.05)
     sandbox.inject("429", count=1)                           # one of the four batches in flight is refused
-    res = bounded(lambda: enter_journey(contacts(2000), sandbox.event_key, connection=conn, concurrency=4,
+    res = bounded(lambda: enter_journey(contacts(2000), sandbox.event_key, data=DATA, connection=conn, concurrency=4,
                                         validate=False, max_seconds=5))
     queued = res.counts["queued"]
     assert queued == len(sandbox.entries()) and queued <= 300 and queued + res.counts["failed"] == 2000
@@ -86,7 +88,8 @@ def test_under_a_tight_quota_every_row_queues_once_and_few_calls_are_refused(san
     conn = fast_conn(sandbox)
     sandbox.configure(rate_limit=20, retry_after=0.2, latency=0.02)
     df = contacts(8000)
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=8, validate=False))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=8,
+                                        validate=False))
     assert (res.to_frame()["status"] == "queued").all()
     counts = sandbox.entry_counts(sandbox.event_key)
     assert len(counts) == 8000 and set(counts.values()) == {1}
@@ -97,7 +100,8 @@ def test_under_a_tight_quota_every_row_queues_once_and_few_calls_are_refused(san
 def test_429s_without_retry_after_escalate_the_backoff_once_per_burst(sandbox, conn):
     sandbox.configure(rate_limit=10, rate_limit_style="body", latency=0.02)
     df = contacts(5000)
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=8, validate=False))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=8,
+                                        validate=False))
     assert (res.to_frame()["status"] == "queued").all() and len(sandbox.entries()) == 5000
     assert sandbox.stats["throttled"] >= 1
     assert res.throttled_seconds < 5     # pauses chosen by the default backoff; each 429 escalating it: 10 s and more
