@@ -189,7 +189,8 @@ def test_strings_stay_strings_and_categoricals_work():
 
 def test_blank_and_missing_keys_refuse_the_row_but_other_keys_are_kept_exactly():
     df = pd.DataFrame({"SubscriberKey": pd.array(["", "  ", "\t\n", None, " a ", "00123", "b"], dtype="str")})
-    prepared = prepare(df)
+    with pytest.warns(SfmcWarning, match="1 contact key in 'SubscriberKey' has white space at the start or end"):
+        prepared = prepare(df)
     assert prepared.keys == [None, None, None, None, " a ", "00123", "b"]
     assert prepared.sendable_positions == [4, 5, 6]
     assert set(prepared.skipped) == {0, 1, 2, 3}
