@@ -103,7 +103,7 @@ def test_parquet_columns_keep_one_dtype_in_every_chunk(tmp_path):
     path = write_parquet(df, tmp_path / "mixed.parquet", row_group_size=100)
     chunks = list(iter_chunks(path, 100))
     assert [c.dtypes.astype(str).to_dict() for c in chunks] == [
-        {"k": "str", "n": "Int64", "u": "UInt16", "b": "boolean", "f": "float64"}] * 2
+        {"k": str(pd.Series(["text"]).dtype), "n": "Int64", "u": "UInt16", "b": "boolean", "f": "float64"}] * 2
     assert chunks[0]["n"].isna().sum() == 1 and chunks[1]["n"].tolist() == list(range(100, 200))
     pandas_written = write_parquet(df, tmp_path / "pandas.parquet", row_group_size=100, pandas_metadata=True)
     again = list(iter_chunks(pandas_written, 100))
@@ -197,10 +197,10 @@ def test_nested_parquet_columns_have_a_fingerprint(tmp_path):
                       "address": [{"city": "Oslo"}, {"city": None}]})
     pq.write_table(table, tmp_path / "nested.parquet")
     chunk = next(iter_chunks(tmp_path / "nested.parquet"))
-    longer = chunk.copy()
-    longer.at[1, "tags"] = np.arange(5001)
+    changed = chunk.copy()
+    changed.at[1, "tags"] = np.where(np.arange(5000) == 2500, -1, np.arange(5000))   # numpy's repr elides it
     assert fingerprint(chunk) == fingerprint(next(iter_chunks(tmp_path / "nested.parquet")))
-    assert fingerprint(chunk) != fingerprint(longer)
+    assert fingerprint(chunk) != fingerprint(changed)
 
 
 def test_unreadable_or_empty_files_are_refused_clearly(sandbox, conn, tmp_path):

@@ -154,11 +154,13 @@ def _polars_chunks(source: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _polars_frames(source: Any) -> Iterator[Any]:
-    if not hasattr(source, "collect"):   # a DataFrame
+    """A DataFrame as is; a LazyFrame streamed in row order (a resumed run must cut the same chunks) where polars
+    can, else collected."""
+    if not hasattr(source, "collect"):
         yield source
         return
-    batches = getattr(source, "collect_batches", None)   # streamed where polars can; else the query is collected
-    yield from batches() if batches is not None else [source.collect()]
+    batches = getattr(source, "collect_batches", None)
+    yield from batches(maintain_order=True) if batches is not None else [source.collect()]
 
 
 def fingerprint(chunk: pd.DataFrame) -> str:
