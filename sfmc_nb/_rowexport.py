@@ -29,10 +29,11 @@ def write_parquet(rows_frame: RowsFrame, total: int, path: str | os.PathLike[str
                   chunk_rows: int = CHUNK_ROWS) -> None:
     """The rows as one Parquet file written in row groups of ``chunk_rows`` (needs pyarrow)."""
     try:
-        import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
+        import pyarrow as pa
+        import pyarrow.parquet as pq
     except ImportError as exc:
-        raise ConfigurationError("to_parquet() needs pyarrow: pip install pyarrow (or use to_csv())") from exc
+        raise ConfigurationError('to_parquet() needs pyarrow: pip install "sfmc_nb[parquet]" (or pyarrow), or '
+                                 "use to_csv()") from exc
     writer: Any = None
     schema: Any = None
     try:

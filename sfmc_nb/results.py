@@ -11,9 +11,7 @@ widgets: :meth:`EntryResult.show` builds whatever panel was registered with :fun
 
 from __future__ import annotations
 
-import html
 import os
-import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +20,9 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from ._html import STYLE, frame_html, frame_markdown, frame_text
+from . import _resultview
 from ._reasons import group_reasons
+from ._resultview import HTML_ROWS, TEXT_WIDTH  # noqa: F401 (still importable from here)
 from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
 from ._rowstore import (
     MISSING_INT,
@@ -35,7 +34,7 @@ from ._rowstore import (
     TextColumn,
     positions_array,
 )
-from ._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, plural
+from ._rules import STATUSES
 from .errors import ConfigurationError
 
 __all__ = ["EntryResult", "BatchRecord", "RetryHandle", "ProcessingHandle", "set_panel_factory", "STATUSES",
@@ -47,8 +46,6 @@ PROCESSING = ("processed", "errored", "pending")
 """What :meth:`EntryResult.wait` found of a queued row; ``pending``: still queued when the wait ended."""
 BATCH_COLUMNS = ["batch", "requestId", "size", "httpStatus", "attempts", "seconds", "outcome", "message"]
 MAX_RAW_ANSWERS = 50
-HTML_ROWS = 20
-TEXT_WIDTH = 110   # the text repr wraps long messages and warnings at this width, never cuts them
 DRY_RUN = "dry run: not sent"   # the message of every row a dry run would have sent
 NOT_SENT = "not sent: the run was interrupted (call .retry() or run again with the same journal)"
 UNPICKLED = ("it was restored from a pickle, without the connection its run used; run enter_journey again with "
@@ -383,86 +380,20 @@ class EntryResult:
                                      "panel), or register one with sfmc_nb.results.set_panel_factory()")
         return _panel_factory(self)
 
-    # -- reprs -----------------------------------------------------------------------------
+    # -- reprs (built by _resultview) -------------------------------------------------------
 
     def headline(self) -> str:
-        if self.dry_run:
-            would = len(self) - len(self.error_positions())
-            return (f"Dry run for {self.event_key!r}: {plural(len(self), 'row')}: {would:,} would be sent, "
-                    f"{len(self) - would:,} refused before sending; nothing was sent")
-        kind = "entry"
-        state = " INTERRUPTED" if self.interrupted else ""
-        speed = self.summary["contacts_per_second"]
-        tail = f" in {self.seconds:.1f} s" + (f" ({speed:,.0f}/s)" if speed else "")
-        return (f"Journey {kind} into {self.event_key!r}{state}: {plural(len(self), 'row')}: "
-                + counts_text(self.counts, empty="none")
-                + f"; {plural(len(self.batch_records), 'batch', 'batches')}, {plural(self.requests, 'request')}, "
-                  f"{plural(self.retries, 'retry', 'retries')}" + tail)
+        return _resultview.headline(self)
 
     def __repr__(self) -> str:
-        lines = [self.headline()]
-        if self.throttled_waits:
-            lines.append(f"throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited")
-        lines.extend(textwrap.fill(w, TEXT_WIDTH, initial_indent="warning: ", subsequent_indent="  ")
-                     for w in self.warnings[:5])
-        errs = self.errors()
-        if len(errs):
-            what = "would not be sent" if self.dry_run else "did not queue"
-            reasons = self.error_reasons()
-            if len(reasons) < len(errs) or len(reasons) <= 3:   # grouping says more than the rows alone
-                lines.append(f"{plural(len(errs), 'row')} {what}, by reason:")
-                top = reasons.head(5)
-                top = top.assign(reason=[f"{r}; fix: {f}" if f else r
-                                         for r, f in zip(top["reason"], top["fix"], strict=True)])
-                lines.append(frame_text(top[["count", "status", "errorcode", "example", "reason"]], index=False,
-                                        width=TEXT_WIDTH))
-                if len(reasons) > 5:
-                    lines.append(f"... and {plural(len(reasons) - 5, 'more reason')}: .error_reasons() lists all")
-            shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
-            lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
-            lines.append(frame_text(shown, width=TEXT_WIDTH))
-        if self.interrupted:
-            lines.append("the run was interrupted: call .retry() (or run again with the same journal) to finish")
-        return "\n".join(lines)
+        return _resultview.render_text(self)
 
     def _repr_markdown_(self) -> str:
         """The result as a short report for terminals and Markdown exports (JupyterLab shows the HTML)."""
-        out = [f"**{self.headline()}**"]
-        if self.throttled_waits:
-            out.append(f"Throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited.")
-        if self.warnings:
-            out.append("\n".join(f"- ⚠ {w}" for w in self.warnings[:5]))
-        errs = self.errors()
-        if len(errs):
-            what = "would not be sent" if self.dry_run else "did not queue"
-            out.append(f"{plural(len(errs), 'row')} {what}, by reason:")
-            out.append(frame_markdown(self.error_reasons(), max_rows=10, index=False))
-            out.append("The rows" + (" (first 10):" if len(errs) > 10 else ":"))
-            out.append(frame_markdown(errs[["contactKey", "status", "errorcode", "message"]], max_rows=10))
-        if self.interrupted:
-            out.append("The run was interrupted: call `.retry()` (or run again with the same journal) to finish.")
-        return "\n\n".join(out)
+        return _resultview.render_markdown(self)
 
     def _repr_html_(self) -> str:
-        counts = self.counts
-        weight = {s: "bold" if counts[s] and s != "queued" else "normal" for s in STATUSES}
-        badges = " ".join(f'<span style="color:{STATUS_COLOURS[s]};font-weight:{weight[s]}">'
-                          f"{counts[s]:,} {STATUS_LABELS[s]}</span>" for s in STATUSES)
-        out = [f'<div class="sfmc-entry-result">{STYLE}<p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
-        for w in self.warnings[:5]:
-            out.append(f"<p>⚠ {html.escape(w)}</p>")
-        errs = self.errors()
-        if len(errs):
-            what = "would not be sent" if self.dry_run else "did not queue"
-            reasons = self.error_reasons()
-            out.append(f"<p>Rows that {what}, by reason ({len(reasons):,}):</p>")
-            out.append(frame_html(reasons, max_rows=10, index=False))
-            out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
-            out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
-        out.append(f"<p>First rows (of {len(self):,}):</p>")
-        out.append(frame_html(self.rows_frame(range(min(HTML_ROWS, len(self)))), max_rows=HTML_ROWS, footer=False))
-        out.append("</div>")
-        return "\n".join(out)
+        return _resultview.render_html(self)
 
 
 def _objects(values: Any, positions: np.ndarray) -> np.ndarray:

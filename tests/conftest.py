@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 
 import pytest
+from _sandbox_helpers import RawClient
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
@@ -25,6 +26,26 @@ def conn(sandbox):
     connection = sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def raw_sandbox():
+    """Start sandboxes with options, each reached by a :class:`RawClient` (plain requests); all stopped after
+    the test. ``raw_sandbox(timeout=..., **options)``: ``timeout`` is the client's, the rest start the sandbox."""
+    made: list[RawClient] = []
+
+    def start(*, timeout: float | tuple[float, float] = 10, **options) -> RawClient:
+        sb = sandbox_module.start(**options)
+        try:
+            made.append(RawClient(sb, timeout=timeout))
+        except BaseException:
+            sb.stop()
+            raise
+        return made[-1]
+
+    yield start
+    for client in made:
+        client.close()
 
 
 @pytest.fixture

@@ -306,10 +306,11 @@ def test_missing_scope_is_a_403_with_its_errorcode(sandbox):
 def test_preflight_is_skipped_with_a_warning_when_the_login_cannot_read_events(sandbox):
     import pandas as pd
 
-    from sfmc_nb import enter_journey
+    from sfmc_nb import SfmcWarning, enter_journey
 
     conn = sfmc_nb.connect(sandbox=sandbox, scope="journeys_execute", set_default=False)
-    res = enter_journey(pd.DataFrame({"SubscriberKey": ["p-1", "p-2"]}), sandbox.event_key, connection=conn)
+    with pytest.warns(SfmcWarning, match="pre-flight checks skipped: this login cannot read event definitions"):
+        res = enter_journey(pd.DataFrame({"SubscriberKey": ["p-1", "p-2"]}), sandbox.event_key, connection=conn)
     assert res.counts["queued"] == 2
     assert any("pre-flight checks skipped" in w for w in res.warnings)
     conn.close()

@@ -11,21 +11,20 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
+from _sandbox_helpers import fast_conn, kill_run_after, killed_run_frame, status_gets
 
 import sfmc_nb
 from sfmc_nb import enter_journey
-from sfmc_nb.client import RetryPolicy
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import SfmcWarning, ValidationError
 from sfmc_nb.results import NOT_SENT
 
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
 HORIZON = 0.5   # seconds a request in doubt may still land here (the sandbox works on no request longer)
+DATA = ["Email", "FirstName"]   # the columns contacts() makes besides the key: named when the checks are off
 
 
 def contacts(n, prefix="c", start=0):
@@ -34,11 +33,6 @@ def contacts(n, prefix="c", start=0):
         "Email": [f"{prefix}{i}@example.com" for i in range(start, start + n)],
         "FirstName": ["Ann", "Bo", None, "Cy"] * (n // 4) + ["Di"] * (n % 4),
     }, index=pd.RangeIndex(1000, 1000 + n, name="row"))
-
-
-def fast_conn(sb):
-    conn = sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
-    return conn
 
 
 def assert_exactly_once(sb, df, res, key="SubscriberKey"):
@@ -135,7 +129,8 @@ def test_duplicate_keys_across_batches_with_lost_answers_enter_as_often_as_given
     conn = fast_conn(sandbox)
     sandbox.configure(lost_answer_rate=0.4)
     df = pd.concat([contacts(150), contacts(150)], ignore_index=True)
-    res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
+    with pytest.warns(SfmcWarning, match="150 rows repeat the contact key of an earlier row"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, concurrency=3)
     assert any("uplicate" in w for w in res.warnings)
     counts = sandbox.entry_counts(sandbox.event_key)
     assert set(counts.values()) == {2} and len(counts) == 150
@@ -200,7 +195,8 @@ def test_interrupted_run_resumes_from_its_journal(sandbox, tmp_path):
     entered_before = sandbox.entry_counts(sandbox.event_key).total()
     assert entered_before == counts["queued"]
 
-    again = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, concurrency=4)
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued"):
+        again = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, concurrency=4)
     assert_exactly_once(sandbox, df, again)
     assert any("resumed" in w for w in again.warnings)
     assert again.summary["batches"] < 20
@@ -221,46 +217,10 @@ def test_interrupted_run_can_be_finished_with_retry(sandbox):
     assert not res.interrupted
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys, pandas as pd, sfmc_nb
-    from sfmc_nb import enter_journey
-    auth, cid, secret, event, journal = sys.argv[1:6]
-    conn = sfmc_nb.connect(auth_base_url=auth, client_id=cid, client_secret=secret, set_default=False)
-    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
-    def tick(event):
-        if event.kind == "batch":
-            print("batch", event.batches_done, flush=True)
-    enter_journey(df, event, connection=conn, journal=journal, progress=tick, concurrency=4)
-    print("finished", flush=True)
-""")
-
-
 def test_run_killed_with_sigkill_resumes_from_its_journal(sandbox, tmp_path):
     sandbox.configure(latency=0.05)
     journal = tmp_path / "killed.jsonl"
-    script = tmp_path / "run.py"
-    script.write_text(KILLED_RUN)
-    proc = subprocess.Popen([sys.executable, str(script), sandbox.auth_base_url, sandbox.client_id,
-                             sandbox.client_secret, sandbox.event_key, str(journal)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        seen = 0
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if line.startswith("batch"):
-                seen = int(line.split()[1])
-                if seen >= 6:
-                    break
-            elif not line:
-                break
-        assert seen >= 6, proc.stderr.read()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    kill_run_after(sandbox, journal, batches=6)
     time.sleep(0.2)
     before = sandbox.entry_counts(sandbox.event_key).total()
     assert 0 < before < 3000
@@ -268,10 +228,11 @@ def test_run_killed_with_sigkill_resumes_from_its_journal(sandbox, tmp_path):
     assert records[0]["kind"] == "run" and any(r["kind"] == "sent" for r in records)
 
     sandbox.configure(latency=0.0)
-    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
+    df = killed_run_frame()
     conn = fast_conn(sandbox)
     # a batch journalled as sent may have been killed before it left: it is resent once past its horizon
-    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, landing_horizon=HORIZON)
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, landing_horizon=HORIZON)
     assert_exactly_once(sandbox, df, res)
 
 
@@ -413,7 +374,7 @@ def test_a_401_surviving_the_token_refresh_is_sent_again_not_failed(sandbox, mon
 
     monkeypatch.setattr(conn.tokens, "get", revoked_twice)
     df = contacts(50)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert_exactly_once(sandbox, df, res)
     assert res.retries == 1 and res.to_frame()["attempts"].eq(2).all()
 
@@ -435,7 +396,8 @@ def test_a_key_is_in_one_batch_in_flight_at_a_time(sandbox):
     sandbox.configure(latency=0.05)
     sandbox.inject("lost-answer", count=2)         # the first two batches are carried out, answers lost
     df = pd.DataFrame({"SubscriberKey": ["X1", "K", "Y2", "K"]})
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, batch_size=2, concurrency=2)
+    with pytest.warns(SfmcWarning, match="1 row repeat the contact key of an earlier row"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, batch_size=2, concurrency=2)
     frame = res.to_frame()
     assert sandbox.entry_counts(sandbox.event_key) == {"X1": 1, "K": 2, "Y2": 1}
     assert (frame["status"] == "queued").all()
@@ -462,33 +424,29 @@ def test_ctrl_c_stops_sending_lets_batches_in_flight_finish_and_retry_completes(
     assert_exactly_once(sandbox, df, res)
 
 
-def _status_gets(sb):
-    return sum(1 for r in sb.request_log if r["path"] == "/interaction/v1/async/events/status")
-
-
 def test_reconciliation_reads_the_recent_window_when_that_is_cheaper(sandbox):
     conn = fast_conn(sandbox)
     sandbox.inject("lost-answer", count=1)
     df = contacts(300)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=1)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=1)
     assert_exactly_once(sandbox, df, res)
-    assert res.reconciliations == 1 and _status_gets(sandbox) <= 3   # 100 entries: 2 pages, not 100 lookups
+    assert res.reconciliations == 1 and status_gets(sandbox) <= 3   # 100 entries: 2 pages, not 100 lookups
 
 
 def test_reconciliation_finds_the_request_by_its_id_when_the_window_is_busy(sandbox):
     conn = fast_conn(sandbox)
     earlier = contacts(2000, prefix="old")
-    enter_journey(earlier, sandbox.event_key, connection=conn, validate=False)
+    enter_journey(earlier, sandbox.event_key, data=DATA, connection=conn, validate=False)
     sandbox.inject("lost-answer", count=1)
     df = contacts(20)
-    before = _status_gets(sandbox)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
+    before = status_gets(sandbox)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert set(sandbox.entry_counts(sandbox.event_key).values()) == {1}
     assert (res.to_frame()["status"] == "queued").all()
     # the zone learned once, one page of the window (2,020 entries: too many to read), one contact asked
     # about unless that page shows the request already, then the request by requestId: not one per contact
-    status_gets = _status_gets(sandbox) - before
-    assert status_gets <= 4 and res.requests == 1 + status_gets
+    reads = status_gets(sandbox) - before
+    assert reads <= 4 and res.requests == 1 + reads
 
 
 def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
@@ -503,7 +461,7 @@ def test_keys_the_window_does_not_show_are_asked_about_one_by_one(sandbox):
     assert res.counts["queued"] == 97 and res.counts["not_queued"] == 3   # resent once, refused again
     # one page of the window shows the request; its 97 entries by requestId (2 pages); once past the horizon,
     # the request again (2 pages): the three keys it lacks were refused, not entered, and are sent again
-    assert _status_gets(sandbox) == 1 + 2 + 2
+    assert status_gets(sandbox) == 1 + 2 + 2
 
 
 def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, tmp_path, monkeypatch):
@@ -512,10 +470,11 @@ def test_rows_in_doubt_from_a_crashed_run_are_dated_by_their_own_send(sandbox, t
     df = contacts(3)
     sandbox.inject("lost-answer", count=1)
     monkeypatch.setattr(conn, "batch_status_read", _failing_status)   # status endpoint down: rows stay unknown
-    first = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    first = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, journal=journal, validate=False)
     assert first.counts["unknown"] == 3
     time.sleep(3.5)                                                    # the next session starts much later
-    second = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, validate=False)
+    with pytest.warns(SfmcWarning, match="resumed from .*: 0 rows already queued, 3 in doubt"):
+        second = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, journal=journal, validate=False)
     assert second.counts["unknown"] == 3
     monkeypatch.undo()                                                 # the endpoint is back
     second.retry()
@@ -641,10 +600,10 @@ def test_a_live_result_carries_its_retry_as_an_object(sandbox):
     from sfmc_nb.engine import RunRetry
 
     conn = fast_conn(sandbox)
-    res = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False)
+    res = enter_journey(contacts(3), sandbox.event_key, data=DATA, connection=conn, validate=False)
     assert res.can_retry and isinstance(res._retry_handle, RunRetry)
     assert res._retry_handle.event_key == sandbox.event_key and res._retry_handle.left_in_flight == []
     with pytest.raises(ValidationError, match="concurrency"):
         res.retry(concurrency=0)
-    dry = enter_journey(contacts(3), sandbox.event_key, connection=conn, validate=False, dry_run=True)
+    dry = enter_journey(contacts(3), sandbox.event_key, data=DATA, connection=conn, validate=False, dry_run=True)
     assert not dry.can_retry

@@ -11,7 +11,7 @@ import pytest
 import sfmc_nb
 from sfmc_nb import enter_journey
 from sfmc_nb.engine import Journal, replay
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import SfmcWarning, ValidationError
 
 KEYS = ["a", "b", "c"]
 RUN = {"kind": "run", "event_key": "E", "rows": 3, "contact_key": "SubscriberKey", "time": 1.0}
@@ -97,6 +97,7 @@ def test_a_resume_refuses_a_bad_journal_and_reports_a_torn_line(sandbox, tmp_pat
         enter_journey(df, sandbox.event_key, connection=conn, journal=path, validate=False)
     assert sandbox.stats["batches_accepted"] == 0
     write(path, {**RUN, "event_key": sandbox.event_key}, b'{"kind": "se')
-    res = enter_journey(df, sandbox.event_key, connection=conn, journal=path, validate=False)
+    with pytest.warns(SfmcWarning, match="line 2 was cut short"):
+        res = enter_journey(df, sandbox.event_key, connection=conn, journal=path, validate=False)
     assert res.counts["queued"] == 3 and any("cut short" in w for w in res.warnings)
     assert Journal.read(path)[-1]["kind"] == "answer"             # the journal goes on after the torn line

@@ -9,30 +9,22 @@ import json
 import os
 import pickle
 import signal
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import pandas as pd
 import pytest
+from _sandbox_helpers import STATUS, fast_conn, kill_run_after, killed_run_frame, status_gets
 
 import sfmc_nb
-from sfmc_nb import enter_journey
-from sfmc_nb.client import RetryPolicy
+from sfmc_nb import SfmcWarning, enter_journey
 
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
-STATUS_PATH = "/interaction/v1/async/events/status"
+DATA = ["Email"]   # the column contacts() makes besides the key: named, as the checks are off
 
 
 def contacts(n, prefix="c"):
     return pd.DataFrame({"SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
                          "Email": [f"{prefix}{i}@example.com" for i in range(n)]})
-
-
-def connect(sb, read=5.0):
-    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, read), retry=FAST, set_default=False)
 
 
 def assert_exactly_once(sb, df, res):
@@ -45,49 +37,46 @@ def assert_exactly_once(sb, df, res):
     assert (frame["status"] == "queued").all(), frame[frame["status"] != "queued"].head()
 
 
-def status_gets(sb):
-    return sum(1 for r in sb.request_log if r["path"] == STATUS_PATH)
-
-
 # --------------------------------------------------------------------------- requests that land late
 
 
 def test_a_post_answered_after_the_read_timeout_is_found_not_sent_again(sandbox):
-    conn = connect(sandbox, read=1.0)
+    conn = fast_conn(sandbox, read=1.0)
     sandbox.inject("slow-answer", 1, seconds=2.0)   # worked on for 2 s, lands, answers: the client gave up at 1 s
     df = contacts(250)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=3.0)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, landing_horizon=3.0)
     assert_exactly_once(sandbox, df, res)
     assert sandbox.stats["slow_answers"] == 1 and sandbox.stats["batches_accepted"] == 3   # none sent twice
     assert res.reconciliations == 2 and res.ok   # looked up at once (not there yet), then past the horizon
 
 
 def test_a_fifth_of_posts_slower_than_the_read_timeout_enter_each_contact_once(sandbox):
-    conn = connect(sandbox, read=1.0)
+    conn = fast_conn(sandbox, read=1.0)
     sandbox.configure(slow_answer_rate=0.2, slow_answer_seconds=1.5)
     df = contacts(2000)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=4,
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=4,
                         landing_horizon=2.5)
     assert_exactly_once(sandbox, df, res)
     assert sandbox.stats["slow_answers"] >= 2 and sandbox.stats["batches_accepted"] == 20
 
 
 def test_entries_listed_late_by_the_status_endpoint_are_waited_for(sandbox):
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     sandbox.configure(status_lag=1.0)               # a new entry shows in the status endpoint a second later
     sandbox.inject("lost-answer", 1)
     df = contacts(100)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=1.5)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, landing_horizon=1.5)
     assert_exactly_once(sandbox, df, res)
     assert sandbox.stats["batches_accepted"] == 1
 
 
 def test_a_run_that_ends_before_the_horizon_leaves_rows_unknown_and_retry_settles_them(sandbox):
-    conn = connect(sandbox, read=1.0)
+    conn = fast_conn(sandbox, read=1.0)
     sandbox.inject("slow-answer", 1, seconds=1.5)
     df = contacts(100)
     # the batch's budget (max_seconds) ends before its landing horizon: the run stops waiting for it
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=3.0, max_seconds=2.0)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, landing_horizon=3.0,
+                        max_seconds=2.0)
     assert res.counts["unknown"] == 100 and not res.ok
     message = res.errors()["message"].iloc[0]
     assert "may still land until" in message and "not resent" in message and ".retry()" in message
@@ -98,13 +87,13 @@ def test_a_run_that_ends_before_the_horizon_leaves_rows_unknown_and_retry_settle
 
 
 def test_a_5xx_is_resent_only_past_the_horizon_while_other_batches_go_on(sandbox):
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     sandbox.inject("503", 1)                        # one batch: refused, but it might have been carried out
     sandbox.configure(latency=0.02)
     df = contacts(1000)
     events = []
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=2, landing_horizon=1.0,
-                        progress=events.append)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=2,
+                        landing_horizon=1.0, progress=events.append)
     assert_exactly_once(sandbox, df, res)
     parked = [e for e in events if e.kind == "reconcile" and "checking again at" in e.message]
     assert len(parked) == 1
@@ -131,12 +120,13 @@ def test_resume_never_resends_a_batch_that_was_in_flight_when_the_run_died(sandb
     journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
     sandbox.inject("slow-answer", 1, seconds=1.5)
     members = [{"contactKey": key} for key in df["SubscriberKey"]]
-    in_flight = threading.Thread(target=_send_and_forget, args=(connect(sandbox), sandbox.event_key, members))
+    in_flight = threading.Thread(target=_send_and_forget, args=(fast_conn(sandbox), sandbox.event_key, members))
     in_flight.start()
     try:
         time.sleep(0.3)
-        res = enter_journey(df, sandbox.event_key, connection=connect(sandbox), journal=journal, validate=False,
-                            landing_horizon=2.5)
+        with pytest.warns(SfmcWarning, match="resumed from .*: 0 rows already queued, 100 in doubt"):
+            res = enter_journey(df, sandbox.event_key, data=DATA, connection=fast_conn(sandbox), journal=journal,
+                                validate=False, landing_horizon=2.5)
     finally:
         in_flight.join(timeout=10)
     assert_exactly_once(sandbox, df, res)
@@ -151,52 +141,21 @@ def _send_and_forget(conn, event_key, members):
         pass
 
 
-KILLED_RUN = textwrap.dedent("""
-    import sys, pandas as pd, sfmc_nb
-    from sfmc_nb import enter_journey
-    auth, cid, secret, event, journal = sys.argv[1:6]
-    conn = sfmc_nb.connect(auth_base_url=auth, client_id=cid, client_secret=secret, set_default=False)
-    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
-    def tick(event):
-        if event.kind == "batch":
-            print("batch", event.batches_done, flush=True)
-    enter_journey(df, event, connection=conn, journal=journal, progress=tick, concurrency=4, validate=False)
-    print("finished", flush=True)
-""")
-
-
 def test_kill_9_with_batches_in_flight_then_resume_enters_each_once(sandbox, tmp_path):
     sandbox.configure(slow_answer_rate=1.0, slow_answer_seconds=0.6)   # every batch lands 0.6 s after it is sent
-    journal, script = tmp_path / "killed.jsonl", tmp_path / "run.py"
-    script.write_text(KILLED_RUN)
-    proc = subprocess.Popen([sys.executable, str(script), sandbox.auth_base_url, sandbox.client_id,
-                             sandbox.client_secret, sandbox.event_key, str(journal)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        seen, deadline = 0, time.monotonic() + 60
-        while time.monotonic() < deadline and seen < 2:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            if line.startswith("batch"):
-                seen = int(line.split()[1])
-        assert seen >= 2, proc.stderr.read()
-        os.kill(proc.pid, signal.SIGKILL)               # four batches in flight, not landed yet
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+    journal = tmp_path / "killed.jsonl"
+    kill_run_after(sandbox, journal, batches=2, validate=False)   # four batches in flight, not landed yet
     sandbox.configure(slow_answer_rate=0.0)
-    df = pd.DataFrame({"SubscriberKey": [f"k-{i:05d}" for i in range(3000)]})
-    res = enter_journey(df, sandbox.event_key, connection=connect(sandbox), journal=journal, validate=False,
-                        landing_horizon=1.5)
+    df = killed_run_frame()
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued, .* in doubt"):
+        res = enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox), journal=journal, validate=False,
+                            landing_horizon=1.5)
     assert_exactly_once(sandbox, df, res)
     assert sandbox.entry_counts(sandbox.event_key).total() == 3000
 
 
 def test_ctrl_c_twice_with_requests_in_flight_then_resume_enters_each_once(sandbox, tmp_path):
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     sandbox.configure(slow_answer_rate=1.0, slow_answer_seconds=0.5, jitter=0.3)
     journal = tmp_path / "stopped.jsonl"
     df = contacts(1500)
@@ -211,13 +170,14 @@ def test_ctrl_c_twice_with_requests_in_flight_then_resume_enters_each_once(sandb
             time.sleep(0.01)                    # two presses, not one signal delivered once
             os.kill(os.getpid(), signal.SIGINT)
 
-    res = enter_journey(df, sandbox.event_key, connection=conn, journal=journal, progress=press_twice,
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, journal=journal, progress=press_twice,
                         concurrency=4, validate=False, landing_horizon=1.5)
     assert pressed and res.interrupted and res.counts["unknown"] > 0
     assert "may still land until" in res.errors().query("status == 'unknown'")["message"].iloc[0]
     sandbox.configure(slow_answer_rate=0.0, jitter=0.0)
-    again = enter_journey(df, sandbox.event_key, connection=connect(sandbox), journal=journal, validate=False,
-                          landing_horizon=1.5)
+    with pytest.warns(SfmcWarning, match="resumed from .*rows already queued, .* in doubt"):
+        again = enter_journey(df, sandbox.event_key, data=DATA, connection=fast_conn(sandbox), journal=journal,
+                              validate=False, landing_horizon=1.5)
     assert_exactly_once(sandbox, df, again)
 
 
@@ -227,9 +187,9 @@ def test_ctrl_c_twice_with_requests_in_flight_then_resume_enters_each_once(sandb
 @pytest.mark.parametrize("style", ["system", "utc"])
 def test_lost_answers_settle_as_queued_in_either_date_style(sandbox, style):
     sandbox.configure(date_style=style, lost_answer_rate=0.3)
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     df = contacts(600)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=4)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=4)
     assert_exactly_once(sandbox, df, res)
     assert res.counts["unknown"] == 0 and sandbox.stats["lost_answers"] >= 1
     assert sandbox.stats["batches_accepted"] == 6                      # nothing resent
@@ -240,7 +200,7 @@ def test_lost_answers_settle_as_queued_in_either_date_style(sandbox, style):
 def test_a_first_batch_lost_before_anything_was_learned_settles_as_queued(sandbox):
     sandbox.inject("lost-answer", 1)                 # zone-less dates, and no answered entry to learn from
     df = contacts(100)
-    res = enter_journey(df, sandbox.event_key, connection=connect(sandbox), validate=False)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=fast_conn(sandbox), validate=False)
     assert_exactly_once(sandbox, df, res)
     assert res.counts["unknown"] == 0 and sandbox.stats["batches_accepted"] == 1
 
@@ -250,19 +210,20 @@ def test_a_first_batch_lost_before_anything_was_learned_settles_as_queued(sandbo
 
 def _busy_event(sb):
     """5,000 entries of other contacts on the event, made an hour ago (through another connection)."""
-    enter_journey(contacts(5000, prefix="old"), sb.event_key, connection=connect(sb), validate=False, concurrency=8)
+    enter_journey(contacts(5000, prefix="old"), sb.event_key, data=DATA, connection=fast_conn(sb), validate=False,
+                  concurrency=8)
     sb.backdate(hours=1)
 
 
 @pytest.mark.parametrize("fault", ["lost-answer", "500"])
 def test_a_batch_in_doubt_on_a_busy_event_takes_at_most_5_status_requests(sandbox, fault):
     _busy_event(sandbox)
-    conn = connect(sandbox)
-    enter_journey(contacts(3, prefix="warm"), sandbox.event_key, connection=conn, validate=False)
+    conn = fast_conn(sandbox)
+    enter_journey(contacts(3, prefix="warm"), sandbox.event_key, data=DATA, connection=conn, validate=False)
     sandbox.inject(fault, 1)
     before = status_gets(sandbox)
     df = contacts(100)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=0.5)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, landing_horizon=0.5)
     assert_exactly_once(sandbox, df, res)
     spent = status_gets(sandbox) - before
     assert spent <= 5, spent
@@ -274,7 +235,7 @@ def test_a_first_batch_lost_on_a_busy_event_is_found_by_its_request_id(sandbox):
     sandbox.inject("lost-answer", 1)
     before = status_gets(sandbox)
     df = contacts(100)
-    res = enter_journey(df, sandbox.event_key, connection=connect(sandbox), validate=False)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=fast_conn(sandbox), validate=False)
     assert_exactly_once(sandbox, df, res)
     assert status_gets(sandbox) - before <= 5
 
@@ -283,22 +244,23 @@ def test_a_first_batch_lost_on_a_busy_event_is_found_by_its_request_id(sandbox):
 
 
 def test_summary_requests_counts_every_request_of_the_run_with_the_clients_retries(sandbox):
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     sandbox.configure(error_rate=0.1, lost_answer_rate=0.3)   # 5xx on entries and on status reads alike
     before = len(sandbox.request_log)
     df = contacts(800)
-    res = enter_journey(df, sandbox.event_key, connection=conn, validate=False, concurrency=1, landing_horizon=0.3)
+    res = enter_journey(df, sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=1,
+                        landing_horizon=0.3)
     assert_exactly_once(sandbox, df, res)
     made = [r for r in sandbox.request_log[before:] if r["path"] != "/v2/token"]
-    status_errors = [r for r in made if r["path"] == STATUS_PATH and r["status"] >= 500]
+    status_errors = [r for r in made if r["path"] == "/" + STATUS and r["status"] >= 500]
     assert status_errors, "the client retried some status reads"
     assert res.summary["requests"] == len(made)
 
 
 def test_a_result_can_be_pickled_and_says_why_it_cannot_be_retried(sandbox):
-    conn = connect(sandbox)
+    conn = fast_conn(sandbox)
     sandbox.inject("500", 6)
-    res = enter_journey(contacts(150), sandbox.event_key, connection=conn, validate=False, concurrency=1,
+    res = enter_journey(contacts(150), sandbox.event_key, data=DATA, connection=conn, validate=False, concurrency=1,
                         landing_horizon=0.05)
     res.on_change(lambda r: None)
     assert res.can_retry and res.counts["failed"] == 100

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from _sandbox_helpers import fast_conn
 
 import sfmc_nb
 from sfmc_nb import enter_journey
 from sfmc_nb._reasons import fix_for, reason_text
-from sfmc_nb.client import RetryPolicy
 from sfmc_nb.results import EntryResult
-
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
-
-
-def fast_conn(sb):
-    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
 
 
 def test_a_hundred_rows_failing_with_the_same_http_500_read_as_one_line(sandbox):

@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _sandbox_helpers import fast_conn
 
 import sfmc_nb
 from sfmc_nb import SfmcWarning, enter_journey
-from sfmc_nb.client import RetryPolicy
 from sfmc_nb.errors import ValidationError
-
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
 
 # The welcome event's entry data extension has SubscriberKey, Email, FirstName, LastName, City, Points,
 # SignupDate and IsVip; "Segment" and "Notes" are not fields of it.
@@ -29,10 +27,6 @@ FRAME = pd.DataFrame({
     "City": ["Oslo", "Lima", "Pune"],
     "Notes": ["x", "y", "z"],
 })
-
-
-def fast_conn(sb):
-    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
 
 
 def sent_data(sb) -> dict[str, dict]:

@@ -9,49 +9,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from _sandbox_helpers import STATUS
 
-from sfmc_nb import sandbox
-
-STATUS = "interaction/v1/async/events/status"
-BATCH = "interaction/v1/async/events"
 ZONE_LESS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?$")
 WITH_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 CST = timezone(timedelta(hours=-6))
 
 
-class Client:
-    def __init__(self, sb, read=10.0):
-        self.sb, self.s, self.read = sb, requests.Session(), read
-        resp = self.s.post(sb.auth_base_url + "v2/token", timeout=10, json={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        self.token = resp.json()["access_token"]
-
-    def call(self, method, path, **kw):
-        return self.s.request(method, self.sb.rest_base_url + path, timeout=(5, self.read),
-                              headers={"Authorization": f"Bearer {self.token}"}, **kw)
-
-    def enter(self, keys):
-        return self.call("POST", BATCH, json={"eventDefinitionKey": self.sb.event_key,
-                                              "members": [{"contactKey": k} for k in keys]})
-
-    def status(self, **params):
-        return self.call("GET", STATUS, params={"eventDefinitionKey": self.sb.event_key, **params}).json()
-
-
 @pytest.fixture
-def make():
-    made = []
+def make(raw_sandbox):
+    """Start sandboxes (with a client each) processing entries in 0.05 s; ``read``: the client's read timeout."""
+    def start(read: float = 10.0, **options):
+        return raw_sandbox(timeout=(5, read), process_delay=0.05, **options)
 
-    def start(**options):
-        read = options.pop("read", 10.0)
-        client = Client(sandbox.start(process_delay=0.05, **options), read=read)
-        made.append(client)
-        return client
-
-    yield start
-    for client in made:
-        client.s.close()
-        client.sb.stop()
+    return start
 
 
 def test_status_items_and_journeys_are_dated_in_system_time_without_an_offset_by_default(make):

@@ -6,6 +6,7 @@ bounded; every server listens on 127.0.0.1.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -16,54 +17,17 @@ from queue import Empty, Queue
 
 import pytest
 import requests
+from _sandbox_helpers import BATCH
 
 from sfmc_nb import sandbox
 
-BATCH = "interaction/v1/async/events"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class Client:
-    """Token plus authorised calls, in plain requests."""
-
-    def __init__(self, sb):
-        self.sb, self.s = sb, requests.Session()
-        self.token = self.new_token()
-
-    def new_token(self) -> str:
-        resp = self.s.post(self.sb.auth_base_url + "v2/token", timeout=10, json={
-            "grant_type": "client_credentials", "client_id": self.sb.client_id,
-            "client_secret": self.sb.client_secret})
-        assert resp.status_code == 200
-        return resp.json()["access_token"]
-
-    def call(self, method: str, path: str, **kw) -> requests.Response:
-        return self.s.request(method, self.sb.rest_base_url + path, timeout=10,
-                              headers={"Authorization": f"Bearer {self.token}"}, **kw)
-
-    def journeys(self) -> requests.Response:
-        return self.call("GET", "interaction/v1/interactions", params={"$pageSize": 1})
-
-    def enter(self, keys: list[str]) -> requests.Response:
-        return self.call("POST", BATCH, json={"eventDefinitionKey": self.sb.event_key,
-                                              "members": [{"contactKey": k} for k in keys]})
-
-
 @pytest.fixture
-def make():
-    """Start sandboxes (with a client each) with options; all stopped after the test."""
-    made = []
-
-    def start(**options) -> Client:
-        options.setdefault("process_delay", 0.05)
-        client = Client(sandbox.start(**options))
-        made.append(client)
-        return client
-
-    yield start
-    for client in made:
-        client.s.close()
-        client.sb.stop()
+def make(raw_sandbox):
+    """Start sandboxes (with a client each) with options, processing entries in 0.05 s unless told otherwise."""
+    return functools.partial(raw_sandbox, process_delay=0.05)
 
 
 def test_latency_and_jitter_are_lower_bounds(make):

@@ -12,23 +12,16 @@ import time
 
 import pandas as pd
 import pytest
-import requests
+from _sandbox_helpers import BATCH, fast_conn
 
-import sfmc_nb
-from sfmc_nb import enter_journey, sandbox
-from sfmc_nb.client import RetryPolicy
+from sfmc_nb import enter_journey
 
-FAST = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, max_total_wait=5)
-BATCH = "interaction/v1/async/events"
+DATA = ["Email"]   # the column contacts() makes besides the key: named, as the checks are off
 
 
 def contacts(n: int, prefix: str = "t") -> pd.DataFrame:
     return pd.DataFrame({"SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
                          "Email": [f"{prefix}{i}@example.com" for i in range(n)]})
-
-
-def fast_conn(sb):
-    return sfmc_nb.connect(sandbox=sb, timeout=(2.0, 5.0), retry=FAST, set_default=False)
 
 
 def batch_posts(sb) -> int:
@@ -53,8 +46,8 @@ def test_a_one_hour_retry_after_ends_a_five_second_budget_run_promptly(sandbox):
     sandbox.inject("429", count=4)
     df = contacts(1000)
     events = []
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=4, validate=False,
-                                        max_seconds=5, progress=events.append))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=4,
+                                        validate=False, max_seconds=5, progress=events.append))
     assert res.counts["failed"] == 1000 and sandbox.entries() == []
     assert batch_posts(sandbox) <= 4                          # the batches in flight at the 429, nothing after
     messages = set(res.to_frame()["message"])
@@ -71,7 +64,7 @@ def test_a_retry_after_of_1e309_fails_the_rows_left_and_waits_nothing(sandbox):
     conn = fast_conn(sandbox)
     sandbox.configure(retry_after="1e309")                    # sent as written: float("1e309") is infinite
     sandbox.inject("429")
-    res = bounded(lambda: enter_journey(contacts(250), sandbox.event_key, connection=conn, concurrency=1,
+    res = bounded(lambda: enter_journey(contacts(250), sandbox.event_key, data=DATA, connection=conn, concurrency=1,
                                         validate=False))
     assert res.counts["failed"] == 250 and batch_posts(sandbox) == 1
     assert res.to_frame()["message"].str.contains("asked to wait 86400 s or more, beyond max_seconds=300").all()
@@ -82,7 +75,7 @@ def test_the_rows_of_batches_in_flight_that_were_answered_keep_their_outcome(san
     conn = fast_conn(sandbox)
     sandbox.configure(retry_after=3600, latency=0.05)
     sandbox.inject("429", count=1)                           # one of the four batches in flight is refused
-    res = bounded(lambda: enter_journey(contacts(2000), sandbox.event_key, connection=conn, concurrency=4,
+    res = bounded(lambda: enter_journey(contacts(2000), sandbox.event_key, data=DATA, connection=conn, concurrency=4,
                                         validate=False, max_seconds=5))
     queued = res.counts["queued"]
     assert queued == len(sandbox.entries()) and queued <= 300 and queued + res.counts["failed"] == 2000
@@ -95,7 +88,8 @@ def test_under_a_tight_quota_every_row_queues_once_and_few_calls_are_refused(san
     conn = fast_conn(sandbox)
     sandbox.configure(rate_limit=20, retry_after=0.2, latency=0.02)
     df = contacts(8000)
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=8, validate=False))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=8,
+                                        validate=False))
     assert (res.to_frame()["status"] == "queued").all()
     counts = sandbox.entry_counts(sandbox.event_key)
     assert len(counts) == 8000 and set(counts.values()) == {1}
@@ -106,7 +100,8 @@ def test_under_a_tight_quota_every_row_queues_once_and_few_calls_are_refused(san
 def test_429s_without_retry_after_escalate_the_backoff_once_per_burst(sandbox, conn):
     sandbox.configure(rate_limit=10, rate_limit_style="body", latency=0.02)
     df = contacts(5000)
-    res = bounded(lambda: enter_journey(df, sandbox.event_key, connection=conn, concurrency=8, validate=False))
+    res = bounded(lambda: enter_journey(df, sandbox.event_key, data=DATA, connection=conn, concurrency=8,
+                                        validate=False))
     assert (res.to_frame()["status"] == "queued").all() and len(sandbox.entries()) == 5000
     assert sandbox.stats["throttled"] >= 1
     assert res.throttled_seconds < 5     # pauses chosen by the default backoff; each 429 escalating it: 10 s and more
@@ -115,37 +110,8 @@ def test_429s_without_retry_after_escalate_the_backoff_once_per_burst(sandbox, c
 
 # ---- the sandbox's quota -----------------------------------------------------------------------------------
 
-class Raw:
-    """Authorised calls in plain requests, so the client's own retries do not hide a 429."""
-
-    def __init__(self, sb):
-        self.sb, self.s = sb, requests.Session()
-        resp = self.s.post(sb.auth_base_url + "v2/token", timeout=10, json={
-            "grant_type": "client_credentials", "client_id": sb.client_id, "client_secret": sb.client_secret})
-        self.token = resp.json()["access_token"]
-
-    def journeys(self) -> requests.Response:
-        return self.s.get(self.sb.rest_base_url + "interaction/v1/interactions", params={"$pageSize": 1},
-                          headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-
-
-@pytest.fixture
-def raw():
-    made = []
-
-    def start(**options) -> Raw:
-        client = Raw(sandbox.start(**options))
-        made.append(client)
-        return client
-
-    yield start
-    for client in made:
-        client.s.close()
-        client.sb.stop()
-
-
-def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw):
-    c = raw(rate_limit=4)
+def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw_sandbox):
+    c = raw_sandbox(rate_limit=4)
     codes = [c.journeys().status_code for _ in range(6)]
     assert codes[:4] == [200] * 4 and codes[-1] == 429        # a full bucket, then empty
     time.sleep(0.3)                                           # a token (0.25 s at 4 a second) came back
@@ -154,8 +120,8 @@ def test_the_quota_is_a_token_bucket_bursts_of_the_rate_then_its_refill(raw):
     assert [c.journeys().status_code for _ in range(4)] == [200] * 4
 
 
-def test_retry_after_may_be_sent_as_written(raw):
-    c = raw(rate_limit=1, retry_after="1e309")
+def test_retry_after_may_be_sent_as_written(raw_sandbox):
+    c = raw_sandbox(rate_limit=1, retry_after="1e309")
     c.journeys()
     refused = c.journeys()
     assert refused.status_code == 429 and refused.headers["Retry-After"] == "1e309"

@@ -22,7 +22,7 @@ from ..client import Connection, default_connection
 from ..errors import ValidationError, warn_caller
 from ..results import DRY_RUN, NOT_SENT, EntryResult
 from .checks import check_options
-from .columns import AUTO, resolve_columns
+from .columns import AUTO, Columns, resolve_columns
 from .context import DEFAULT_LANDING_HORIZON, ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, JournalState, replay
 from .preflight import EntrySchema, preflight
@@ -76,10 +76,7 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
                          landing_horizon=horizon)
     conn = cast(Connection, connection or default_connection())   # default_connection() raises when there is none
     conn.ensure_pool(options.concurrency)
-    schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
-        else EntrySchema()
-    if _is_auto(data):
-        columns = resolve_columns(df, columns.key, data, fields=schema.field_names)
+    columns, schema = _checked_columns(conn, event_key, df, columns, data, validate)
     limits = schema.limits([str(c) for c in columns.data])
     prepared = prepare(df, columns.key, columns.data, na=na, duplicates=duplicates, float_keys=float_keys,
                        max_lengths=limits or None, warn=False)
@@ -88,9 +85,26 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
         result.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)]
         _warn(result.warnings)
         return result
+    return _send(conn, event_key, prepared, options, result, journal)
 
+
+def _checked_columns(conn: Connection, event_key: str, df: pd.DataFrame, columns: Columns,
+                     data: Iterable[Hashable] | str | None, validate: bool) -> tuple[Columns, EntrySchema]:
+    """The pre-flight checks (none when ``validate`` is off) and the columns they settle: with ``data="auto"``,
+    the frame's columns that are fields of the entry data extension."""
+    schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
+        else EntrySchema()
+    if _is_auto(data):
+        columns = resolve_columns(df, columns.key, data, fields=schema.field_names)
+    return columns, schema
+
+
+def _send(conn: Connection, event_key: str, prepared: PreparedRows, options: RunOptions, result: EntryResult,
+          journal: str | os.PathLike[str] | None) -> EntryResult:
+    """Send the prepared rows (resuming from ``journal`` when it records an earlier attempt) into ``result``,
+    which keeps what ``retry()`` and ``wait()`` need; each note of the run is issued once as a warning."""
     started, started_at = time.monotonic(), time.time()
-    state, jrnl = _open_journal(journal, event_key, columns.key, prepared, result) if journal is not None \
+    state, jrnl = _open_journal(journal, event_key, prepared.contact_key, prepared, result) if journal is not None \
         else (None, None)
     retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
     result.attach_retry(retry)

@@ -1,15 +1,19 @@
 """Any input turned into DataFrame chunks: a DataFrame, an iterable of DataFrames, a ``.csv`` or ``.parquet`` file.
 
 A file is read a chunk at a time, so the whole input never sits in memory: CSV with every column as text (leading
-zeros and long numbers kept as written), Parquet through pyarrow's record batches (when pyarrow is installed).
-A polars DataFrame or LazyFrame is sliced into pandas chunks (when polars is installed). Each chunk carries a
-fingerprint, so a journal can tell the same input from a changed one.
+zeros and long numbers kept as written), Parquet through pyarrow's record batches (``sfmc_nb[parquet]``). A polars
+DataFrame is sliced, a LazyFrame streamed by polars, into chunks of pandas rows (``sfmc_nb[polars]``). Arrow
+columns of whole numbers or booleans become pandas' nullable dtypes, so a column has the same dtype in every chunk
+whether that chunk holds a null or not. Empty chunks are passed over; an input with no rows at all is refused.
+Each chunk carries a fingerprint, so a journal can tell the same input from a changed one.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,12 +38,22 @@ def describe(source: object) -> str:
     """A short name for the source in messages."""
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
-    return type(source).__name__
+    return f"the polars {type(source).__name__}" if _is_polars(source) else f"the {type(source).__name__}"
 
 
 def iter_chunks(source: object, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The source as DataFrames of at most ``chunk_rows`` rows (an iterable's own frames are passed as they
-    come); the chunks of one file number their rows on from where the last chunk ended."""
+    """The source's rows as DataFrames of at most ``chunk_rows`` rows (an iterable's own frames are passed as
+    they come); the chunks of a file or a polars frame number their rows on from where the last chunk ended."""
+    rows = 0
+    for chunk in _chunks(source, chunk_rows):
+        if len(chunk):
+            rows += len(chunk)
+            yield chunk
+    if not rows:
+        raise ValidationError(f"the input has no rows: {describe(source)} holds none")
+
+
+def _chunks(source: object, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if isinstance(source, pd.DataFrame):
         yield source
     elif isinstance(source, (str, os.PathLike)):
@@ -52,8 +66,8 @@ def iter_chunks(source: object, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.Dat
                 raise ValidationError(f"chunk {n} of the input is a {type(chunk).__name__}, not a pandas DataFrame")
             yield chunk
     else:
-        raise ValidationError(f"expected a pandas DataFrame, an iterable of DataFrames or a path to a .csv or "
-                              f".parquet file, got {type(source).__name__}")
+        raise ValidationError(f"expected a pandas DataFrame, an iterable of DataFrames, a polars DataFrame or "
+                              f"LazyFrame, or a path to a .csv or .parquet file, got {type(source).__name__}")
 
 
 def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -61,7 +75,11 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         raise ValidationError(f"no such file: {path}")
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt") or path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2")):
-        with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows) as reader:
+        try:
+            reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows)
+        except pd.errors.EmptyDataError:
+            raise ValidationError(f"the input has no rows: {path} is empty (not even a header)") from None
+        with reader:
             yield from reader
     elif suffix in (".parquet", ".pq"):
         yield from _parquet_chunks(path, chunk_rows)
@@ -69,18 +87,49 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         raise ValidationError(f"{path.name}: read .csv or .parquet files (or pass DataFrames)")
 
 
-def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _require_pyarrow(purpose: str, extra: str) -> None:
+    """A ConfigurationError saying how to install pyarrow, when it is not."""
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
+        import pyarrow  # noqa: F401
     except ImportError as exc:
-        raise ConfigurationError("reading a .parquet file needs pyarrow: pip install pyarrow (or read it "
-                                 "yourself and pass DataFrames)") from exc
-    start = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-        chunk = batch.to_pandas()
-        chunk.index = pd.RangeIndex(start, start + len(chunk))
-        start += len(chunk)
-        yield chunk
+        raise ConfigurationError(f'{purpose} needs pyarrow: pip install "sfmc_nb[{extra}]" (or pyarrow), or read '
+                                 "the input yourself and pass pandas DataFrames") from exc
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    _require_pyarrow("reading a .parquet file", "parquet")
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except ValueError as exc:   # pyarrow.ArrowInvalid: not a Parquet file, or a damaged one
+        raise ValidationError(f"{path.name} is not a readable Parquet file: {exc}") from None
+    with file:
+        start = 0
+        for batch in file.iter_batches(batch_size=chunk_rows):   # batches span row groups: chunk_rows each
+            yield _arrow_frame(batch, start)
+            start += batch.num_rows
+
+
+def _arrow_frame(table: Any, start: int) -> pd.DataFrame:
+    """An Arrow table or record batch as pandas rows numbered from ``start`` (a file's own index is not kept).
+
+    Whole numbers and booleans become nullable ``Int64``/``boolean`` columns: left to Arrow, a chunk with a null
+    makes them float64/object and a chunk without keeps int64/bool, so an integer key would turn into a float key
+    (``float_keys``) and 3 be sent as 3.0 in some chunks only."""
+    frame = table.to_pandas(types_mapper=_nullable_types().get)
+    frame.index = pd.RangeIndex(start, start + len(frame))
+    return frame
+
+
+@functools.cache
+def _nullable_types() -> dict[Any, Any]:
+    """Arrow integer and boolean types -> pandas nullable dtypes (built on first use: pyarrow is optional)."""
+    import pyarrow as pa
+
+    ints = {f"{sign}int{bits}": f"{sign.upper()}Int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)}
+    types = {pa.type_for_alias(name): pd.api.types.pandas_dtype(dtype) for name, dtype in ints.items()}
+    return {**types, pa.bool_(): pd.BooleanDtype()}
 
 
 def _is_polars(source: object) -> bool:
@@ -88,16 +137,41 @@ def _is_polars(source: object) -> bool:
 
 
 def _polars_chunks(source: Any, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    frame = source.collect() if hasattr(source, "collect") else source   # a LazyFrame is collected by polars
-    for start in range(0, frame.height, chunk_rows):
-        chunk = frame.slice(start, chunk_rows).to_pandas()
-        chunk.index = pd.RangeIndex(start, start + len(chunk))
-        yield chunk
+    """A polars DataFrame sliced, or a LazyFrame streamed by polars, into chunks of exactly ``chunk_rows`` rows
+    (whatever sizes polars streams in, so a resumed run cuts the same chunks)."""
+    kind = type(source).__name__
+    if kind not in ("DataFrame", "LazyFrame"):
+        raise ValidationError(f"expected a polars DataFrame or LazyFrame, got a polars {kind}")
+    _require_pyarrow("entering a polars frame", "polars")
+    start, pending = 0, None
+    for frame in _polars_frames(source):
+        pending = frame if pending is None else pending.vstack(frame)
+        while pending.height >= chunk_rows:
+            yield _arrow_frame(pending.slice(0, chunk_rows).to_arrow(), start)
+            start, pending = start + chunk_rows, pending.slice(chunk_rows)
+    if pending is not None and pending.height:
+        yield _arrow_frame(pending.to_arrow(), start)
+
+
+def _polars_frames(source: Any) -> Iterator[Any]:
+    """A DataFrame as is; a LazyFrame streamed in row order (a resumed run must cut the same chunks) where polars
+    can, else collected."""
+    if not hasattr(source, "collect"):
+        yield source
+        return
+    batches = getattr(source, "collect_batches", None)
+    yield from batches(maintain_order=True) if batches is not None else [source.collect()]
 
 
 def fingerprint(chunk: pd.DataFrame) -> str:
     """A digest of a chunk's column names and values (not its index): equal for the same rows read again."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(repr([str(c) for c in chunk.columns]).encode())
-    digest.update(np.ascontiguousarray(pd.util.hash_pandas_object(chunk, index=False).to_numpy()).tobytes())
+    try:
+        hashed = pd.util.hash_pandas_object(chunk, index=False)
+    except TypeError:   # nested values (Parquet or polars lists and structs) cannot be hashed: their full text is
+        with np.printoptions(threshold=sys.maxsize):
+            texts = {n: [repr(v) for v in chunk.iloc[:, n].tolist()] for n in range(chunk.shape[1])}
+        hashed = pd.util.hash_pandas_object(pd.DataFrame(texts), index=False)
+    digest.update(np.ascontiguousarray(hashed.to_numpy()).tobytes())
     return digest.hexdigest()

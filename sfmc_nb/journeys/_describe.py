@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._rules import one_line, plural
@@ -145,7 +145,7 @@ def criteria_text(xml: Any) -> str:
 # -- one line per activity ------------------------------------------------------------------------------
 
 
-def _wait_text(config: Mapping) -> str:
+def _wait_text(activity: Mapping, config: Mapping) -> str:
     duration, unit = config.get("waitDuration"), str(config.get("waitUnit") or "").strip().upper()
     try:
         amount = float(duration)  # type: ignore[arg-type]
@@ -157,7 +157,7 @@ def _wait_text(config: Mapping) -> str:
     return f"Wait {plural(int(amount), noun)}" if amount.is_integer() else f"Wait {amount:g} {noun}s"
 
 
-def _email_text(config: Mapping) -> str:
+def _email_text(activity: Mapping, config: Mapping) -> str:
     send = _as_dict(config.get("triggeredSend"))
     for name in ("emailName", "name", "r__asset_name_readOnly", "r__asset_name"):
         if _text(send.get(name)):
@@ -174,7 +174,7 @@ def _decision_text(activity: Mapping, config: Mapping) -> str:
     return f"{head}: " + "; ".join(texts) if texts else head
 
 
-def _random_text(activity: Mapping) -> str:
+def _random_text(activity: Mapping, config: Mapping) -> str:
     outcomes = [o for o in activity.get("outcomes") or [] if isinstance(o, dict)]
     shares = [percentage(o) for o in outcomes]
     if outcomes and all(s is not None for s in shares):
@@ -193,32 +193,36 @@ def _engagement_text(activity: Mapping, config: Mapping) -> str:
     return f"{verb} {email}?" if email else f"{verb} the email?"
 
 
+Describer = Callable[[Mapping, Mapping], str]
+"""Builds an activity's line from the activity and its ``configurationArguments`` (a dict, possibly empty)."""
+
+
+def _fixed(text: str) -> Describer:
+    """A describer for activities whose line does not depend on their configuration."""
+    return lambda activity, config: text
+
+
+_DESCRIBERS: dict[str, Describer] = {
+    "WAIT": _wait_text,
+    "STOWAIT": _fixed("Wait for the best send time"),
+    "WAITBYATTRIBUTE": _fixed("Wait until a date attribute"),
+    "MULTICRITERIADECISION": _decision_text,
+    "RANDOMSPLIT": _random_text,
+    "ENGAGEMENTDECISION": _engagement_text,
+    "EMAILV2": _email_text,
+    "EMAIL": _email_text,
+    "SMSSYNC": _fixed("Send SMS"),
+    "UPDATECONTACTDATA": _fixed("Update contact data"),
+    "REST": _fixed("Custom activity"),
+}
+"""Activity type (upper case) -> its describer; other types show their own ``description``."""
+
+
 def describe_activity(activity: Mapping) -> str:
     """One short line saying what an activity does: ``Wait 2 days``, ``3 paths: Score > 50; ...``."""
     config = _as_dict(activity.get("configurationArguments"))
-    kind = str(activity.get("type") or "").upper()
-    if kind == "WAIT":
-        text = _wait_text(config)
-    elif kind == "STOWAIT":
-        text = "Wait for the best send time"
-    elif kind == "WAITBYATTRIBUTE":
-        text = "Wait until a date attribute"
-    elif kind == "MULTICRITERIADECISION":
-        text = _decision_text(activity, config)
-    elif kind == "RANDOMSPLIT":
-        text = _random_text(activity)
-    elif kind == "ENGAGEMENTDECISION":
-        text = _engagement_text(activity, config)
-    elif kind in ("EMAILV2", "EMAIL"):
-        text = _email_text(config)
-    elif kind == "SMSSYNC":
-        text = "Send SMS"
-    elif kind == "UPDATECONTACTDATA":
-        text = "Update contact data"
-    elif kind == "REST":
-        text = "Custom activity"
-    else:
-        text = _text(activity.get("description"))
+    describer = _DESCRIBERS.get(str(activity.get("type") or "").upper())
+    text = describer(activity, config) if describer else _text(activity.get("description"))
     return one_line(text, DESCRIPTION_CHARS)
 
 
