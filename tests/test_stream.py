@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -160,3 +162,18 @@ def test_seen_keys_and_fingerprints():
         list(iter_chunks([a, [1, 2]]))
     with pytest.raises(ValidationError, match="no such file"):
         list(iter_chunks("missing.csv"))
+
+
+def test_chunk_rows_sets_how_a_file_is_read_and_is_checked(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path, journal = tmp_path / "in.csv", tmp_path / "rows.jsonl"
+    contacts(250, "c").to_csv(path, index=False)
+    res = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal, chunk_rows=100)
+    assert len(res) == 250 and res.counts["queued"] + res.counts["not_queued"] == 250
+    assert [line["rows"] for line in map(json.loads, journal.read_text().splitlines()) if "rows" in line] == \
+        [100, 100, 50]
+    for bad in (0, -5, 2.5, True, "100"):
+        with pytest.raises(ValidationError, match="chunk_rows must be a whole number"):
+            enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=bad)
+    with pytest.raises(ValidationError, match="a DataFrame is entered as it is"):
+        enter_journey(contacts(5, "c"), sandbox.event_key, data=["Email"], connection=conn, chunk_rows=2)

@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
 from sfmc_nb.engine.stream import enter_stream
-from sfmc_nb.errors import ConfigurationError, ValidationError
+from sfmc_nb.errors import ConfigurationError, SfmcWarning, ValidationError
 from sfmc_nb.magics import auth as auth_magics
 
 pa = pytest.importorskip("pyarrow")   # sfmc_nb[parquet]; the test extra installs it
@@ -162,13 +162,15 @@ def test_a_resumed_parquet_stream_enters_nothing_twice(sandbox, conn, tmp_path):
     journal = tmp_path / "stream.jsonl"
     df = people(1200, "r")
     path = write_parquet(df, tmp_path / "people.parquet", row_group_size=250)
-    first = enter_stream(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
-                         progress=interrupt_in_chunk(1, 2), concurrency=2, chunk_rows=400)
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 1"):
+        first = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                              progress=interrupt_in_chunk(1, 2), concurrency=2, chunk_rows=400)
     assert first.interrupted and 300 < first.counts["queued"] < 800
     assert any("stream stopped at chunk 1" in w for w in first.warnings)
     rewritten = write_parquet(df, tmp_path / "people.parquet", row_group_size=333)   # same rows, other row groups
-    again = enter_stream(rewritten, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
-                         chunk_rows=400)
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        again = enter_journey(rewritten, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                              chunk_rows=400)
     entered = sandbox.entry_counts(sandbox.event_key)
     sendable = [k for k, e in zip(df["SubscriberKey"], df["Email"], strict=True)
                 if e != "not-an-email" and isinstance(k, str)]

@@ -85,6 +85,8 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                  float_keys: str = "convert", max_seconds: float = 300.0, landing_horizon: float | None = None,
                  chunk_rows: int = CHUNK_ROWS) -> EntryResult:
     """:func:`~sfmc_nb.enter_journey` for a source read chunk by chunk (see :mod:`sfmc_nb.engine.sources`)."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValidationError(f"chunk_rows must be a whole number of rows above 0 (e.g. 100_000); got {chunk_rows!r}")
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,
                             duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
@@ -122,9 +124,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
             kept.append((part, retry, offset, start))
         if stopped:
             break
-    if plan is None:
-        raise ValidationError(f"the input has no rows: {type(source).__name__} gave no chunk")
-    result = spool.finish()
+    result = spool.finish()   # iter_chunks refuses an input with no rows: plan is set
     if manifest is not None:
         result.journal = manifest.path
     if not dry_run:
