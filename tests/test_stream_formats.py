@@ -92,6 +92,18 @@ def test_a_parquet_file_gives_the_same_rows_as_one_dataframe(sandbox, conn, tmp_
                      "SignupDate": "2024-03-02T10:30:00"}
 
 
+def test_arrow_record_batches_are_read_as_a_parquet_file_is(sandbox, conn, tmp_path):
+    path = write_parquet(people(450, "3"), tmp_path / "people.parquet", row_group_size=200)
+    from_file = enter_journey(path, sandbox.event_key, data=DATA, connection=conn, chunk_rows=150)
+    table = pq.read_table(write_parquet(people(450, "4"), tmp_path / "again.parquet", row_group_size=200))
+    batches = table.to_batches(max_chunksize=150)   # what pyarrow.dataset(...).to_batches() gives
+    streamed = enter_journey(iter(batches), sandbox.event_key, data=DATA, connection=conn)
+    assert comparable(streamed) == comparable(from_file) and list(streamed.to_frame().index) == list(range(450))
+    assert sent(sandbox, "4") == sent(sandbox, "3")   # the same values sent: whole numbers stay whole
+    with pytest.raises(ValidationError, match="chunk 0 of the input is a list, not a pandas DataFrame or a pyarrow"):
+        enter_journey([[1, 2], batches[0]], sandbox.event_key, data=DATA, connection=conn)
+
+
 def test_parquet_columns_keep_one_dtype_in_every_chunk(tmp_path):
     """Whole numbers and booleans are nullable in every chunk, whether or not that chunk has a null: a chunk
     with a null does not turn them into floats or objects."""
