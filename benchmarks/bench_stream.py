@@ -4,7 +4,9 @@ For each row count, writes a CSV of that many contacts (key, email, first name) 
 sandbox in its own process (no latency) and, in a fresh client process, enters the file with
 ``enter_journey(path, ...)`` (read and sent 100,000 rows at a time). Prints rows/s and the client's peak memory
 growth: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the client process after the run minus before it
-(after imports and login), which counts everything the run held at its peak, result included.
+(after imports and login), which counts everything the run held at its peak, result included. Then reads the
+result (``errors()``, the last rows, ``to_csv``) and prints how long that took and the process's resident memory
+split into its own (``RssAnon``) and mapped files (``RssFile``: the result's rows read back from disk).
 Goals: +250 MB at most for 1,000,000 rows, +400 MB for 10,000,000.
 
     python benchmarks/bench_stream.py                       # 1,000,000 rows
@@ -35,7 +37,15 @@ res = enter_journey(path, event, data=["Email", "FirstName"], connection=conn, v
 seconds = time.perf_counter() - t0
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 assert res.counts["queued"] == int(rows), res.counts
-print(seconds, (after - before) / 1024, after / 1024)
+t0 = time.perf_counter()
+res.errors(); res.rows_frame(range(int(rows) - 20, int(rows)))
+first = time.perf_counter() - t0
+t0 = time.perf_counter()
+res.to_csv(path + ".outcome.csv")
+written = time.perf_counter() - t0
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if line.startswith("Rss"))
+anon, mapped = (int(status[k].split()[0]) / 1024 for k in ("RssAnon", "RssFile"))
+print(seconds, (after - before) / 1024, after / 1024, first, written, anon, mapped)
 """
 
 
@@ -65,11 +75,14 @@ def main() -> None:
                                       str(path), str(rows)], capture_output=True, text=True, env=env, check=True)
             finally:
                 proc.kill()
-            seconds, growth, peak = (float(x) for x in out.stdout.split()[-3:])
+            seconds, growth, peak, first, written, anon, mapped = (float(x) for x in out.stdout.split()[-7:])
             goal = 250 if rows <= 1_000_000 else 400
             print(f"{rows:>11,} rows ({path.stat().st_size / 2**20:,.0f} MB CSV): {seconds:7.1f} s, "
                   f"{rows / seconds:8,.0f} rows/s; client peak memory +{growth:,.0f} MB (ru_maxrss, peak "
                   f"{peak:,.0f} MB; goal +{goal} MB)", flush=True)
+            print(f"{'':>17}then errors() and the last 20 rows {first:.2f} s; to_csv() {written:.1f} s; resident "
+                  f"after: {anon:,.0f} MB own memory + {mapped:,.0f} MB of mapped files (the result's, and "
+                  "libraries; the system reclaims these as it needs)", flush=True)
 
 
 if __name__ == "__main__":

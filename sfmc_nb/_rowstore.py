@@ -205,12 +205,32 @@ class IdColumn(_Column):
     """A string or None per row; a lowercase UUID (``8-4-4-4-12`` hex) is kept as 16 bytes, other text as is."""
 
     def __init__(self, rows: Sequence[Any]):
-        self.packed = bytearray(16 * len(rows))            # row p's UUID at [16p, 16p + 16): a slice write is cheap
-        self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in packed, 2: text in other
+        self.values = np.zeros((len(rows), 16), dtype=np.uint8)   # row p's UUID (may be a memory-mapped file)
+        self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in values, 2: text in other
         self.other: dict[int, Any] = {}
         for pos, value in enumerate(rows):
             if value is not None:
                 self._put(pos, value)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The packed UUIDs as a (rows, 16) ``uint8`` array."""
+        return self._values
+
+    @values.setter
+    def values(self, array: np.ndarray) -> None:
+        self._values = np.asarray(array, dtype=np.uint8).reshape(-1, 16)
+        self._bytes = self._values.reshape(-1).data   # a memoryview: row p at [16p, 16p + 16): a slice write is cheap
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_bytes"]   # a memoryview does not pickle; rebuilt from the array
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        values = state.pop("_values")
+        self.__dict__.update(state)
+        self.values = values
 
     def _put(self, pos: int, value: Any) -> None:
         self.other.pop(pos, None)
@@ -222,24 +242,15 @@ class IdColumn(_Column):
             self.kind[pos], self.other[pos] = 2, value
         else:
             self.kind[pos] = 1
-            self.packed[16 * pos:16 * pos + 16] = packed
+            self._bytes[16 * pos:16 * pos + 16] = packed
 
     def __len__(self) -> int:
         return len(self.kind)
 
-    @property
-    def values(self) -> np.ndarray:
-        """The packed UUIDs as a (rows, 16) array sharing their memory."""
-        return np.frombuffer(self.packed, dtype=np.uint8).reshape(-1, 16)
-
-    @values.setter
-    def values(self, array: np.ndarray) -> None:
-        self.packed = bytearray(np.ascontiguousarray(array, dtype=np.uint8).tobytes())
-
     def _get(self, pos: int) -> Any:
         kind = self.kind[pos]
         if kind == 1:
-            return _uuid_text(self.packed[16 * pos:16 * pos + 16].hex())
+            return _uuid_text(self._bytes[16 * pos:16 * pos + 16].hex())
         return self.other.get(pos) if kind == 2 else None
 
     def tolist(self) -> list[Any]:
@@ -287,24 +298,16 @@ def _uuid_text(h: str) -> str:
 
 
 class KeyColumn(_Column):
-    """Fixed text per row (a stream's contact keys): UTF-8 bytes in one blob with offsets, not an object a row."""
+    """Fixed text per row (a stream's contact keys): UTF-8 bytes in one blob with offsets, not an object a row.
+
+    ``blob``, ``offsets`` and ``missing`` may be arrays read from files (a stream's result keeps them on disk)."""
 
     def __init__(self, rows: Sequence[Any]):
         encoded = [b"" if k is None else str(k).encode() for k in rows]
         self.missing = np.fromiter((k is None for k in rows), dtype=bool, count=len(rows))
         self.offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=self.offsets[1:])
-        self.blob = b"".join(encoded)
-
-    @classmethod
-    def join(cls, columns: Sequence[KeyColumn]) -> KeyColumn:
-        joined = cls([])
-        starts = np.cumsum([0, *(len(c.blob) for c in columns)])
-        joined.offsets = np.concatenate([np.zeros(1, dtype=np.int64),
-                                         *(c.offsets[1:] + start for c, start in zip(columns, starts, strict=False))])
-        joined.missing = np.concatenate([joined.missing, *(c.missing for c in columns)])
-        joined.blob = b"".join(c.blob for c in columns)
-        return joined
+        self.blob: bytes | np.ndarray = b"".join(encoded)
 
     def __len__(self) -> int:
         return len(self.missing)
@@ -312,7 +315,7 @@ class KeyColumn(_Column):
     def _get(self, pos: int) -> Any:
         if self.missing[pos]:
             return None
-        return self.blob[self.offsets[pos]:self.offsets[pos + 1]].decode()
+        return bytes(self.blob[self.offsets[pos]:self.offsets[pos + 1]]).decode()
 
     def _put(self, pos: int, value: Any) -> None:
         raise TypeError("contact keys are fixed: they are the input's")
@@ -321,7 +324,16 @@ class KeyColumn(_Column):
         return self.take(np.arange(len(self), dtype=np.intp)).tolist()
 
     def take(self, positions: np.ndarray) -> np.ndarray:
-        blob, offsets, missing = self.blob, self.offsets.tolist(), self.missing
         out = np.empty(len(positions), dtype=object)
-        out[:] = [None if missing[p] else blob[offsets[p]:offsets[p + 1]].decode() for p in positions.tolist()]
+        if not len(positions):
+            return out
+        starts, ends = self.offsets[positions], self.offsets[positions + 1]
+        low, high = int(starts.min()), int(ends.max())
+        if high - low > 4 * int((ends - starts).sum()) + 65536:   # scattered rows: read each on its own
+            blob, low = self.blob, 0
+        else:
+            blob = bytes(self.blob[low:high])   # a page or a run of rows: one read, then sliced
+        missing = self.missing[positions].tolist()
+        out[:] = [None if gone else bytes(blob[s:e]).decode()
+                  for gone, s, e in zip(missing, (starts - low).tolist(), (ends - low).tolist(), strict=True)]
         return out

@@ -1,7 +1,8 @@
 """``EntryResult``: what happened to every input row of one journey entry run.
 
-The per-row state is kept in plain lists (one slot per input position) so a run of 100,000
-rows is cheap to update; :meth:`EntryResult.to_frame` builds the pandas table on demand. The
+The per-row state is kept in compact columns (a few bytes a row, :mod:`~sfmc_nb._rowstore`; a stream's are
+memory-mapped files, :mod:`~sfmc_nb._rowspool`), one slot per input position, so a run of millions of rows is cheap
+to update; :meth:`EntryResult.to_frame` builds the pandas table on demand. The
 text and HTML reprs are bounded (summary, errors first, then the first rows), so notebooks,
 nbval, nbconvert and terminals all show a small table without widgets. The result knows nothing of
 widgets: :meth:`EntryResult.show` builds whatever panel was registered with :func:`set_panel_factory`

@@ -151,12 +151,22 @@ def test_event_instance_ids_are_kept_exactly_whatever_their_form():
     assert res.rows_frame([2, 0])["eventInstanceId"].tolist() == [ids[0], "plain"]
 
 
-def test_key_columns_keep_any_text_and_join():
+def test_key_columns_keep_any_text():
     from sfmc_nb._rowstore import KeyColumn
 
-    a, b = KeyColumn(["k1", "Zoë", None]), KeyColumn(["", "日本-7"])
-    joined = KeyColumn.join([a, b])
-    assert joined == ["k1", "Zoë", None, "", "日本-7"] and len(joined) == 5 and joined[4] == "日本-7"
-    assert joined.take(np.array([4, 1])).tolist() == ["日本-7", "Zoë"]
+    keys = KeyColumn(["k1", "Zoë", None, "", "日本-7"])
+    assert keys == ["k1", "Zoë", None, "", "日本-7"] and len(keys) == 5 and keys[4] == "日本-7"
+    assert keys.take(np.array([4, 1])).tolist() == ["日本-7", "Zoë"]
+    assert keys.take(np.array([], dtype=np.intp)).tolist() == []
     with pytest.raises(TypeError):
-        joined[0] = "x"
+        keys[0] = "x"
+
+
+def test_key_columns_read_scattered_rows_of_a_large_blob_one_by_one():
+    from sfmc_nb._rowstore import KeyColumn
+
+    keys = KeyColumn([f"key-{i:06d}" for i in range(50_000)])
+    assert keys.take(np.array([49_999, 0, 25_000])).tolist() == ["key-049999", "key-000000", "key-025000"]
+    assert keys.take(np.arange(100, 103)).tolist() == ["key-000100", "key-000101", "key-000102"]
+
+

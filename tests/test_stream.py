@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -9,7 +11,7 @@ import sfmc_nb
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.seen import SeenKeys, digests
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import SfmcWarning, ValidationError
 
 
 def contacts(n: int, prefix: str = "s") -> pd.DataFrame:
@@ -72,8 +74,9 @@ def test_keys_repeated_across_chunks_are_found(sandbox):
     assert set(res.to_frame()["message"][res.to_frame()["status"] == "skipped"]) == {
         "duplicate of a row in an earlier chunk"}
     assert max(sandbox.entry_counts(sandbox.event_key).values()) == 1
-    kept = enter_journey(chunks(contacts(200, "k").iloc[[*range(100), *range(50, 100)]], 100), sandbox.event_key,
-                         data=["Email"], connection=conn)
+    with pytest.warns(SfmcWarning, match="repeat a contact key of an earlier chunk"):
+        kept = enter_journey(chunks(contacts(200, "k").iloc[[*range(100), *range(50, 100)]], 100),
+                             sandbox.event_key, data=["Email"], connection=conn)
     assert any("repeat a contact key of an earlier chunk" in w for w in kept.warnings)
 
 
@@ -95,11 +98,13 @@ def test_a_resumed_stream_enters_nothing_twice(sandbox, tmp_path):
         if calls["n"] == 2:
             interrupt(event)
 
-    first = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal,
-                          progress=interrupt_in_second_chunk, concurrency=2)
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 1"):
+        first = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                              progress=interrupt_in_second_chunk, concurrency=2)
     assert first.interrupted and 400 < first.counts["queued"] < 800
     assert any("stream stopped at chunk 1" in w for w in first.warnings)
-    again = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal)
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        again = enter_journey(chunks(df, 400), sandbox.event_key, data=["Email"], connection=conn, journal=journal)
     entered = sandbox.entry_counts(sandbox.event_key)
     sendable = [k for k, e in zip(df["SubscriberKey"], df["Email"], strict=True) if e != "not-an-email"]
     assert all(entered[k] == 1 for k in sendable), "a contact was entered twice or not at all"
@@ -134,8 +139,9 @@ def test_a_stream_result_can_be_retried(sandbox):
         if event.kind == "batch" and event.batches_done == 1:
             raise KeyboardInterrupt
 
-    res = enter_journey(chunks(df, 300), sandbox.event_key, data=["Email"], connection=conn, progress=interrupt,
-                        concurrency=1)
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 0"):
+        res = enter_journey(chunks(df, 300), sandbox.event_key, data=["Email"], connection=conn, progress=interrupt,
+                            concurrency=1)
     assert res.interrupted and len(res) == 300
     res.retry(progress=None)   # the interrupting callback stays behind
     assert res.counts["queued"] + res.counts["not_queued"] == 300
@@ -156,3 +162,18 @@ def test_seen_keys_and_fingerprints():
         list(iter_chunks([a, [1, 2]]))
     with pytest.raises(ValidationError, match="no such file"):
         list(iter_chunks("missing.csv"))
+
+
+def test_chunk_rows_sets_how_a_file_is_read_and_is_checked(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path, journal = tmp_path / "in.csv", tmp_path / "rows.jsonl"
+    contacts(250, "c").to_csv(path, index=False)
+    res = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal, chunk_rows=100)
+    assert len(res) == 250 and res.counts["queued"] + res.counts["not_queued"] == 250
+    assert [line["rows"] for line in map(json.loads, journal.read_text().splitlines()) if "rows" in line] == \
+        [100, 100, 50]
+    for bad in (0, -5, 2.5, True, "100"):
+        with pytest.raises(ValidationError, match="chunk_rows must be a whole number"):
+            enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=bad)
+    with pytest.raises(ValidationError, match="a DataFrame is entered as it is"):
+        enter_journey(contacts(5, "c"), sandbox.event_key, data=["Email"], connection=conn, chunk_rows=2)

@@ -18,7 +18,7 @@ from IPython.core.error import UsageError
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
 from sfmc_nb.engine.stream import enter_stream
-from sfmc_nb.errors import ConfigurationError, ValidationError
+from sfmc_nb.errors import ConfigurationError, SfmcWarning, ValidationError
 from sfmc_nb.magics import auth as auth_magics
 
 pa = pytest.importorskip("pyarrow")   # sfmc_nb[parquet]; the test extra installs it
@@ -92,6 +92,18 @@ def test_a_parquet_file_gives_the_same_rows_as_one_dataframe(sandbox, conn, tmp_
                      "SignupDate": "2024-03-02T10:30:00"}
 
 
+def test_arrow_record_batches_are_read_as_a_parquet_file_is(sandbox, conn, tmp_path):
+    path = write_parquet(people(450, "3"), tmp_path / "people.parquet", row_group_size=200)
+    from_file = enter_journey(path, sandbox.event_key, data=DATA, connection=conn, chunk_rows=150)
+    table = pq.read_table(write_parquet(people(450, "4"), tmp_path / "again.parquet", row_group_size=200))
+    batches = table.to_batches(max_chunksize=150)   # what pyarrow.dataset(...).to_batches() gives
+    streamed = enter_journey(iter(batches), sandbox.event_key, data=DATA, connection=conn)
+    assert comparable(streamed) == comparable(from_file) and list(streamed.to_frame().index) == list(range(450))
+    assert sent(sandbox, "4") == sent(sandbox, "3")   # the same values sent: whole numbers stay whole
+    with pytest.raises(ValidationError, match="chunk 0 of the input is a list, not a pandas DataFrame or a pyarrow"):
+        enter_journey([[1, 2], batches[0]], sandbox.event_key, data=DATA, connection=conn)
+
+
 def test_parquet_columns_keep_one_dtype_in_every_chunk(tmp_path):
     """Whole numbers and booleans are nullable in every chunk, whether or not that chunk has a null: a chunk
     with a null does not turn them into floats or objects."""
@@ -162,13 +174,15 @@ def test_a_resumed_parquet_stream_enters_nothing_twice(sandbox, conn, tmp_path):
     journal = tmp_path / "stream.jsonl"
     df = people(1200, "r")
     path = write_parquet(df, tmp_path / "people.parquet", row_group_size=250)
-    first = enter_stream(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
-                         progress=interrupt_in_chunk(1, 2), concurrency=2, chunk_rows=400)
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 1"):
+        first = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                              progress=interrupt_in_chunk(1, 2), concurrency=2, chunk_rows=400)
     assert first.interrupted and 300 < first.counts["queued"] < 800
     assert any("stream stopped at chunk 1" in w for w in first.warnings)
     rewritten = write_parquet(df, tmp_path / "people.parquet", row_group_size=333)   # same rows, other row groups
-    again = enter_stream(rewritten, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
-                         chunk_rows=400)
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        again = enter_journey(rewritten, sandbox.event_key, data=["Email"], connection=conn, journal=journal,
+                              chunk_rows=400)
     entered = sandbox.entry_counts(sandbox.event_key)
     sendable = [k for k, e in zip(df["SubscriberKey"], df["Email"], strict=True)
                 if e != "not-an-email" and isinstance(k, str)]

@@ -29,6 +29,7 @@ from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .retry import RunRetry
 from .runner import Runner
+from .sources import CHUNK_ROWS
 
 __all__ = ["enter_journey"]
 
@@ -41,12 +42,14 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
                   progress: ProgressCallback | bool | None = None,
                   batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
                   float_keys: str = "convert", max_seconds: float = 300.0,
-                  landing_horizon: float | None = None) -> EntryResult:
+                  landing_horizon: float | None = None, chunk_rows: int | None = None) -> EntryResult:
     """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
 
     ``df`` is a DataFrame, or a source read and sent a chunk at a time: an iterable of DataFrames
-    (``pd.read_csv(..., chunksize=)``, a warehouse cursor's batches) or the path of a ``.csv`` (every column
-    read as text) or ``.parquet`` file (see :mod:`sfmc_nb.engine.stream`).
+    (``pd.read_csv(..., chunksize=)``, a warehouse cursor's batches), a polars DataFrame or LazyFrame, or the
+    path of a ``.csv`` (every column read as text) or ``.parquet`` file (see :mod:`sfmc_nb.engine.stream`).
+    ``chunk_rows``: rows read at a time from a file or a polars frame (default 100,000; an iterable's frames are
+    taken as they come); resuming a stream from its journal needs the same chunks.
 
     ``contact_key`` names the key column (default: ``SubscriberKey`` or ``ContactKey``); ``data`` the
     columns sent as entry data: ``"auto"`` (default) the columns that are fields of the entry data
@@ -64,7 +67,11 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
         return enter_stream(df, event_key, contact_key, data, connection=connection, concurrency=concurrency,
                             dry_run=dry_run, validate=validate, journal=journal, progress=progress,
                             batch_size=batch_size, na=na, duplicates=duplicates, float_keys=float_keys,
-                            max_seconds=max_seconds, landing_horizon=landing_horizon)
+                            max_seconds=max_seconds, landing_horizon=landing_horizon,
+                            chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows)
+    if chunk_rows is not None:
+        raise ValidationError("chunk_rows= is for a file, a polars frame or an iterable of DataFrames; a DataFrame "
+                              "is entered as it is (pass an iterable of its slices to enter it in chunks)")
     _check_arguments(df, event_key)
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,

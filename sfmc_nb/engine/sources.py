@@ -1,4 +1,5 @@
-"""Any input turned into DataFrame chunks: a DataFrame, an iterable of DataFrames, a ``.csv`` or ``.parquet`` file.
+"""Any input turned into DataFrame chunks: a DataFrame, an iterable of DataFrames (or of pyarrow record batches),
+a ``.csv`` or ``.parquet`` file, a polars frame.
 
 A file is read a chunk at a time, so the whole input never sits in memory: CSV with every column as text (leading
 zeros and long numbers kept as written), Parquet through pyarrow's record batches (``sfmc_nb[parquet]``). A polars
@@ -61,9 +62,14 @@ def _chunks(source: object, chunk_rows: int) -> Iterator[pd.DataFrame]:
     elif _is_polars(source):
         yield from _polars_chunks(source, chunk_rows)
     elif isinstance(source, Iterable) and not isinstance(source, (bytes, dict)):
+        start = 0
         for n, chunk in enumerate(source):
-            if not isinstance(chunk, pd.DataFrame):
-                raise ValidationError(f"chunk {n} of the input is a {type(chunk).__name__}, not a pandas DataFrame")
+            if _is_arrow(chunk):   # record batches of a warehouse or pyarrow.dataset: typed as a Parquet file's
+                chunk = _arrow_frame(chunk, start)
+                start += len(chunk)
+            elif not isinstance(chunk, pd.DataFrame):
+                raise ValidationError(f"chunk {n} of the input is a {type(chunk).__name__}, not a pandas DataFrame "
+                                      "or a pyarrow RecordBatch or Table")
             yield chunk
     else:
         raise ValidationError(f"expected a pandas DataFrame, an iterable of DataFrames, a polars DataFrame or "
@@ -85,6 +91,12 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield from _parquet_chunks(path, chunk_rows)
     else:
         raise ValidationError(f"{path.name}: read .csv or .parquet files (or pass DataFrames)")
+
+
+def _is_arrow(chunk: object) -> bool:
+    """A pyarrow RecordBatch or Table (recognised without importing pyarrow)."""
+    kind = type(chunk)
+    return kind.__module__.startswith("pyarrow") and kind.__name__ in ("RecordBatch", "Table")
 
 
 def _require_pyarrow(purpose: str, extra: str) -> None:

@@ -1,8 +1,9 @@
 """Entering a stream of chunks: each chunk is checked, prepared and sent before the next is read.
 
-Memory is bounded by the chunk (plus a few bytes a row of result): the schema is read once, every chunk is
+Memory is bounded by the chunk (plus 8 bytes a row of key digests): the schema is read once, every chunk is
 checked as a one-frame run checks its input, keys repeated from an earlier chunk are found through 8-byte
-digests (:mod:`~sfmc_nb.engine.seen`), and the chunks' results are joined into one result at the end.
+digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files as soon as it is done
+(:mod:`~sfmc_nb._rowspool`), mapped as one result at the end. A chunk with rows left to retry keeps its input.
 
 With ``journal=``, the journal file lists the stream's chunks with a fingerprint each, and every chunk keeps its
 own journal beside it (``<journal>.chunk000003``): running again resumes chunk by chunk (a chunk already queued
@@ -15,11 +16,10 @@ import os
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-from itertools import accumulate, islice
+from itertools import islice
 from typing import Any, cast
 
-from .._rowmerge import batch_offsets, concat_results
-from .._rowstore import KeyColumn
+from .._rowspool import RowSpool
 from .._rules import MAX_BATCH_SIZE, plural
 from ..batching import PreparedRows, prepare
 from ..client import Connection, default_connection
@@ -85,6 +85,8 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                  float_keys: str = "convert", max_seconds: float = 300.0, landing_horizon: float | None = None,
                  chunk_rows: int = CHUNK_ROWS) -> EntryResult:
     """:func:`~sfmc_nb.enter_journey` for a source read chunk by chunk (see :mod:`sfmc_nb.engine.sources`)."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        raise ValidationError(f"chunk_rows must be a whole number of rows above 0 (e.g. 100_000); got {chunk_rows!r}")
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,
                             duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
@@ -94,7 +96,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
     manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
-    seen, parts, retries = SeenKeys(), [], []
+    seen, spool, kept = SeenKeys(), RowSpool(event_key), []
     plan: _Plan | None = None
     for number, chunk in enumerate(iter_chunks(source, chunk_rows)):
         if plan is None:
@@ -113,22 +115,20 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
         else:
             chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
             retry = _run_chunk(conn, event_key, prepared, part, options, chunk_journal)
-            retries.append(retry if part.retryable() else None)   # a chunk with nothing to retry lets go of its rows
-        part.contact_keys = KeyColumn(part.contact_keys)   # a few bytes a key while the stream goes on
-        parts.append(part)
-        if part.interrupted or any(w.startswith("run stopped") for w in part.warnings):
+        stopped = part.interrupted or any(w.startswith("run stopped") for w in part.warnings)
+        if stopped:
             part.warnings.append(f"the stream stopped at chunk {number}: the result covers the chunks read so far; "
                                  "run again with the same journal to finish")
+        start, offset = spool.rows, spool.append(part)   # the rows go to disk; memory holds about one chunk
+        if not dry_run and part.retryable():   # a chunk with nothing to retry lets go of its rows and input
+            kept.append((part, retry, offset, start))
+        if stopped:
             break
-    if plan is None:
-        raise ValidationError(f"the input has no rows: {type(source).__name__} gave no chunk")
-    offsets, sizes = batch_offsets(parts), [len(p) for p in parts]
-    stream_retry = StreamRetry(parts, retries, offsets, sizes) if not dry_run else None
-    result = concat_results(parts, event_key, release=[r is None for r in retries] if retries else None)
+    result = spool.finish()   # iter_chunks refuses an input with no rows: plan is set
     if manifest is not None:
         result.journal = manifest.path
     if not dry_run:
-        result.attach_retry(stream_retry)
+        result.attach_retry(StreamRetry(kept))
         result.attach_processing(Processing(conn))
     _warn(result.warnings)
     return result
@@ -175,11 +175,8 @@ def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, part: E
 class StreamRetry:
     """``retry()`` of a stream's result: each chunk that kept its rows retries, its rows copied back."""
 
-    def __init__(self, parts: list[EntryResult], retries: list[RunRetry | None], offsets: list[int],
-                 sizes: list[int]):
-        starts = [0, *accumulate(sizes)][:len(sizes)]
-        self._chunks = [(part, retry, offset, start) for part, retry, offset, start
-                        in zip(parts, retries, offsets, starts, strict=True) if retry is not None]  # the rest let go
+    def __init__(self, chunks: list[tuple[EntryResult, RunRetry, int, int]]):
+        self._chunks = chunks   # (part, its retry, the number of its first batch, its first row) per kept chunk
 
     def retry(self, result: EntryResult, **options: Any) -> None:
         for part, retry, offset, start in self._chunks:
