@@ -331,3 +331,8 @@ def test_a_good_cell_previews_and_enters_the_keys_as_written(ip, sandbox):
     assert sandbox.entry_counts(sandbox.event_key) == {"000123": 1, "000124": 1}
     data = {e["contactKey"]: e["data"] for e in sandbox.entries()}
     assert data["000123"]["FirstName"] == "Ann" and data["000124"]["Email"] == "bob@example.com"
+
+
+def test_a_lone_surrogate_in_a_cell_is_kept_as_text_whatever_stores_pandas_text():
+    frame = read_body("SubscriberKey,FirstName\nk1,a\ud800b\n", PROG)   # pyarrow's text storage refuses this
+    assert frame["FirstName"].tolist() == ["a\ud800b"] and frame["SubscriberKey"].tolist() == ["k1"]

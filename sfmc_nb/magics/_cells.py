@@ -34,6 +34,7 @@ import json
 import re
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 from IPython.core.error import UsageError
 
@@ -41,6 +42,10 @@ from .._rules import plural
 from ._errors import listed
 
 __all__ = ["read_body"]
+
+CELL_TEXT = pd.StringDtype("python", na_value=np.nan)
+"""pandas' text dtype with Python storage: it holds any text a cell carries (with pyarrow installed, the default
+text dtype is stored by Arrow, which refuses lone surrogates), the same whether pyarrow is installed or not."""
 
 SEPARATOR_NAMES = {",": "comma", "\t": "tab", ";": "semicolon"}
 EXCERPT_CHARS = 40
@@ -86,7 +91,7 @@ def _csv(lines: list[str], header_line: str, prog: str) -> pd.DataFrame:
         if len(record.fields) != len(names):
             raise _count_error(record, len(names), sep, lines, prog)
         values.append([_value(v, q) for v, q in zip(record.fields, record.quoted, strict=True)])
-    return pd.DataFrame(values, columns=names, dtype="str")
+    return pd.DataFrame(values, columns=names, dtype=CELL_TEXT)
 
 
 def _separator(header_line: str, prog: str) -> str:
