@@ -177,3 +177,12 @@ def test_chunk_rows_sets_how_a_file_is_read_and_is_checked(sandbox, tmp_path):
             enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=bad)
     with pytest.raises(ValidationError, match="a DataFrame is entered as it is"):
         enter_journey(contacts(5, "c"), sandbox.event_key, data=["Email"], connection=conn, chunk_rows=2)
+
+
+def test_a_csv_file_that_is_not_utf8_is_refused_before_anything_is_sent(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path = tmp_path / "excel.csv"
+    path.write_bytes("SubscriberKey,Email\nk1,jos\u00e9@example.com\n".encode("cp1252"))
+    with pytest.raises(ValidationError, match=r"excel.csv is not UTF-8 text \(byte 0xe9 .*encoding='cp1252'"):
+        enter_journey(path, sandbox.event_key, data=["Email"], connection=conn)
+    assert not sandbox.entry_counts(sandbox.event_key)

@@ -86,11 +86,28 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         except pd.errors.EmptyDataError:
             raise ValidationError(f"the input has no rows: {path} is empty (not even a header)") from None
         with reader:
-            yield from reader
+            yield from _csv_chunks(reader, path)
     elif suffix in (".parquet", ".pq"):
         yield from _parquet_chunks(path, chunk_rows)
     else:
         raise ValidationError(f"{path.name}: read .csv or .parquet files (or pass DataFrames)")
+
+
+def _csv_chunks(reader: Iterable[pd.DataFrame], path: Path) -> Iterator[pd.DataFrame]:
+    """The reader's chunks; a byte that is not UTF-8 or a line the parser cannot read is refused naming the file
+    and where (the rows before it are whole chunks already passed on)."""
+    rows = 0
+    try:
+        for chunk in reader:
+            yield chunk
+            rows += len(chunk)
+    except UnicodeDecodeError as exc:
+        raise ValidationError(
+            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} in the rows after row {rows:,}): "
+            "save it as UTF-8 (Excel: 'CSV UTF-8'), or read it in its encoding and pass the chunks, e.g. "
+            "pd.read_csv(path, dtype=str, encoding='cp1252', chunksize=100_000)") from None
+    except pd.errors.ParserError as exc:
+        raise ValidationError(f"{path.name} cannot be read as CSV in the rows after row {rows:,}: {exc}") from None
 
 
 def _is_arrow(chunk: object) -> bool:
