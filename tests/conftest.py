@@ -64,6 +64,22 @@ def shell():
     InteractiveShell.clear_instance()
 
 
+@pytest.fixture
+def sandbox_shell(shell, sandbox, monkeypatch):
+    """The test shell with ``%load_ext sfmc_nb``, logged in to the test's sandbox (text display, no progress)."""
+    from sfmc_nb.magics import auth as auth_magics
+
+    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: False)
+    monkeypatch.setenv("SFMC_CLIENT_SECRET", sandbox.client_secret)
+    shell.run_line_magic("load_ext", "sfmc_nb")
+    conn = shell.run_line_magic("sfmc_auth", f"--auth-base-url {sandbox.auth_base_url} "
+                                f"--client-id {sandbox.client_id}")
+    shell.run_line_magic("config", "SfmcMagics.display = 'text'")
+    shell.run_line_magic("config", "SfmcMagics.progress = False")
+    yield shell
+    conn.close()
+
+
 @pytest.fixture(autouse=True)
 def _no_default_connection_leak():
     yield

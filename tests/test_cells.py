@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
-from sfmc_nb.magics import auth as auth_magics
 from sfmc_nb.magics._cells import read_body
 
 PROG = "%%journey_enter"
@@ -294,39 +293,25 @@ def test_a_row_with_the_wrong_field_count_is_refused_with_its_line(table, data):
 # --------------------------------------------------------------------------- through the magic
 
 
-@pytest.fixture
-def ip(shell, sandbox, monkeypatch):
-    """The test shell with ``%load_ext sfmc_nb``, logged in to the test's sandbox."""
-    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: False)
-    monkeypatch.setenv("SFMC_CLIENT_SECRET", sandbox.client_secret)
-    shell.run_line_magic("load_ext", "sfmc_nb")
-    conn = shell.run_line_magic("sfmc_auth", f"--auth-base-url {sandbox.auth_base_url} "
-                                f"--client-id {sandbox.client_id}")
-    shell.run_line_magic("config", "SfmcMagics.display = 'text'")
-    shell.run_line_magic("config", "SfmcMagics.progress = False")
-    yield shell
-    conn.close()
-
-
 @pytest.mark.parametrize("flags", ["--dry-run", ""])
-def test_a_trailing_comma_cell_is_refused_before_anything_is_sent(ip, sandbox, flags):
+def test_a_trailing_comma_cell_is_refused_before_anything_is_sent(sandbox_shell, sandbox, flags):
     requests = len(sandbox.request_log)
-    result = ip.run_cell(f"%%journey_enter res --event {sandbox.event_key} {flags}\n{TRAILING_COMMA}")
+    result = sandbox_shell.run_cell(f"%%journey_enter res --event {sandbox.event_key} {flags}\n{TRAILING_COMMA}")
     assert type(result.error_in_exec) is UsageError
     assert "line 2 of the cell body" in str(result.error_in_exec)
     assert "remove the trailing comma" in str(result.error_in_exec)
-    assert len(sandbox.request_log) == requests and "res" not in ip.user_ns
+    assert len(sandbox.request_log) == requests and "res" not in sandbox_shell.user_ns
     assert sandbox.entry_counts() == {}
 
 
-def test_a_good_cell_previews_and_enters_the_keys_as_written(ip, sandbox):
-    result = ip.run_cell(f"%%journey_enter res --event {sandbox.event_key} --dry-run\n{GOOD}")
+def test_a_good_cell_previews_and_enters_the_keys_as_written(sandbox_shell, sandbox):
+    result = sandbox_shell.run_cell(f"%%journey_enter res --event {sandbox.event_key} --dry-run\n{GOOD}")
     assert result.success, result.error_in_exec
-    preview = ip.user_ns["res"].preview[0]
+    preview = sandbox_shell.user_ns["res"].preview[0]
     assert [m["contactKey"] for m in preview] == ["000123", "000124"]
     assert preview[0]["data"] == {"FirstName": "Ann", "Email": "ann@example.com"}
     assert sandbox.entry_counts() == {}
-    result = ip.run_cell(f"%%journey_enter res --event {sandbox.event_key}\n{GOOD}")
+    result = sandbox_shell.run_cell(f"%%journey_enter res --event {sandbox.event_key}\n{GOOD}")
     assert result.success, result.error_in_exec
     assert sandbox.entry_counts(sandbox.event_key) == {"000123": 1, "000124": 1}
     data = {e["contactKey"]: e["data"] for e in sandbox.entries()}

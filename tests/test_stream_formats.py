@@ -19,7 +19,6 @@ from sfmc_nb import enter_journey
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
 from sfmc_nb.engine.stream import enter_stream
 from sfmc_nb.errors import ConfigurationError, SfmcWarning, ValidationError
-from sfmc_nb.magics import auth as auth_magics
 
 pa = pytest.importorskip("pyarrow")   # sfmc_nb[parquet]; the test extra installs it
 pq = pytest.importorskip("pyarrow.parquet")
@@ -350,28 +349,15 @@ def test_to_parquet_round_trips_a_one_frame_result(sandbox, conn, tmp_path):
 # ---------------------------------------------------------------------------------------------- the magic
 
 
-@pytest.fixture
-def ip(shell, sandbox, monkeypatch):
-    """The test shell with ``%load_ext sfmc_nb``, logged in to the test's sandbox."""
-    monkeypatch.setattr(auth_magics, "_can_prompt", lambda shell: False)
-    monkeypatch.setenv("SFMC_CLIENT_SECRET", sandbox.client_secret)
-    shell.run_line_magic("load_ext", "sfmc_nb")
-    conn = shell.run_line_magic("sfmc_auth", f"--auth-base-url {sandbox.auth_base_url} "
-                                f"--client-id {sandbox.client_id}")
-    shell.run_line_magic("config", "SfmcMagics.display = 'text'")
-    shell.run_line_magic("config", "SfmcMagics.progress = False")
-    yield shell
-    conn.close()
-
-
-def test_journey_enter_from_a_parquet_file(ip, sandbox, tmp_path):
+def test_journey_enter_from_a_parquet_file(sandbox_shell, sandbox, tmp_path):
     path = write_parquet(people(40, "m"), tmp_path / "people.parquet", row_group_size=16)
     ev = sandbox.event_key
-    assert ip.run_line_magic("journey_enter", f"r --from-file {path} --event {ev} --data Email,Points") is None
-    res = ip.user_ns["r"]
+    magic = f"r --from-file {path} --event {ev} --data Email,Points"
+    assert sandbox_shell.run_line_magic("journey_enter", magic) is None
+    res = sandbox_shell.user_ns["r"]
     assert len(res) == 40 and res.counts["skipped"] == 1 and res.contact_keys[0] == "0m00000"
     assert res.counts["queued"] == sandbox.entry_counts(ev).total() == 40 - 1 - res.counts["not_queued"]
     assert json.loads(sent(sandbox, "m")["000005"]) == {"Email": "p5@example.com", "Points": 15}
     (tmp_path / "junk.parquet").write_text("not parquet")
     with pytest.raises(UsageError, match="not a readable Parquet file"):
-        ip.run_line_magic("journey_enter", f"--from-file {tmp_path / 'junk.parquet'} --event {ev}")
+        sandbox_shell.run_line_magic("journey_enter", f"--from-file {tmp_path / 'junk.parquet'} --event {ev}")
