@@ -38,17 +38,20 @@ def kinds(events) -> list[str]:
 
 def test_a_stream_reports_one_run_with_figures_summed_over_its_chunks(sandbox):
     events = []
-    res = enter_journey(chunks(contacts(950, "a"), 300), sandbox.event_key, data=["Email"],
-                        connection=fast_conn(sandbox), concurrency=2, progress=events.append)
+    df = contacts(950, "a")
+    df.loc[[5, 400], "SubscriberKey"] = ""   # refused before sending: skipped
+    res = enter_journey(chunks(df, 300), sandbox.event_key, data=["Email"], connection=fast_conn(sandbox),
+                        concurrency=2, progress=events.append)
     assert kinds(events).count("start") == 1 and kinds(events).count("done") == 1
     start, done = events[0], events[-1]
     assert start.kind == "start" and done.kind == "done"
-    assert start.chunk == 0 and start.rows_done == 0 and start.counts[PENDING] == 300
+    assert start.chunk == 0 and start.rows_done == 1 and start.counts[PENDING] == 299
     for before, after in zip(events, events[1:], strict=False):
         assert all(after.counts[s] >= before.counts[s] for s in STATUSES), (before, after)
         assert after.rows_done >= before.rows_done and after.batches_done >= before.batches_done
         assert after.chunk >= before.chunk
     assert {s: done.counts[s] for s in STATUSES} == res.counts and done.counts[PENDING] == 0
+    assert res.counts["skipped"] == 2 and res.counts["not_queued"] > 0
     assert done.rows_done == done.rows_total == len(res) == 950 and done.chunk == 3
     assert done.batches_done == done.batches_total == res.summary["batches"] == 10   # 3 + 3 + 3 + 1
     assert not done.total_known   # a generator: the rows are only known once read
@@ -136,6 +139,10 @@ def test_an_interrupt_passes_and_the_stream_still_has_one_done(sandbox):
     assert kinds(events).count("start") == 1 and kinds(events).count("interrupt") == 1
     assert kinds(events)[-1] == "done" and kinds(events).count("done") == 1
     assert events[-1].chunk == 1 and events[-1].counts["queued"] == res.counts["queued"]
+    events.clear()
+    res.retry()   # chunk by chunk, each retried chunk with its own start and done, as before
+    assert kinds(events)[0] == "start" and kinds(events)[-1] == "done" and all(e.chunk is None for e in events)
+    assert res.counts["queued"] == 400 - 45
 
 
 def test_a_dry_run_stream_reports_nothing_and_one_dataframe_runs_are_unchanged(sandbox):

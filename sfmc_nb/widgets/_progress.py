@@ -211,6 +211,7 @@ class LiveProgress:
             self._stream_bar(view.bar, event)
         else:
             total, done = int(event.batches_total), int(event.batches_done)
+            view.bar.description, view.bar.layout.visibility = "batches", "visible"   # as a stream may have left it
             view.bar.max = max(total, 1)
             view.bar.value = min(done, max(total, 1))
         view.bar.bar_style = self._bar_style(event.kind, counts)
