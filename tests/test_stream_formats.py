@@ -158,12 +158,14 @@ def test_nulls_in_parquet_data_columns_are_sent_as_from_a_dataframe(sandbox, con
 
 
 def interrupt_in_chunk(chunk: int, batches: int):
-    """A progress callback stopping the run at the ``batches``-th batch of chunk number ``chunk``."""
-    starts = {"n": 0}
+    """A progress callback stopping the run at the ``batches``-th batch of chunk number ``chunk`` (a stream's
+    events count batches over all its chunks)."""
+    before = {"batches": 0}
 
     def callback(event):
-        starts["n"] += event.kind == "start"
-        if starts["n"] == chunk + 1 and event.kind == "batch" and event.batches_done == batches:
+        if event.chunk is not None and event.chunk < chunk:
+            before["batches"] = event.batches_done
+        elif event.kind == "batch" and event.chunk == chunk and event.batches_done - before["batches"] >= batches:
             raise KeyboardInterrupt
     return callback
 

@@ -3,6 +3,10 @@
 The engine calls one ``progress(event)`` callback per step; the widget layer and :class:`TextProgress`
 are two such callbacks. Events carry the counts as they stand (kept up to date by the result, never
 recounted), so a reporter costs the same at row 100 as at row 1,000,000.
+
+A stream (a file or an iterable of DataFrames, entered chunk by chunk) reports as one run: one ``start``, one
+``done``, and counts, batches, rows and speed summed over its chunks (:mod:`sfmc_nb.engine._streamprogress`).
+Its events say which chunk is being entered and how many rows are done; its total is often unknown.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import IO
 
 from .._rules import PROGRESS_STATUSES, counts_text
 
-__all__ = ["ProgressKind", "ProgressEvent", "TextProgress", "ALWAYS_SHOWN"]
+__all__ = ["ProgressKind", "ProgressEvent", "TextProgress", "ALWAYS_SHOWN", "stream_text"]
 
 
 class ProgressKind(str, enum.Enum):
@@ -43,6 +47,12 @@ class ProgressEvent:
 
     ``counts`` holds the rows by status as they stand, plus ``pending``: the rows this run has yet to send or
     hear back about (``skipped`` counts only rows refused before sending).
+
+    A stream's events (``chunk`` is not None) count from the start of the stream: ``chunk`` is the number of the
+    chunk being entered (from 0, as the stream's warnings and journal number them), ``rows_done`` the rows read
+    so far that have their outcome, and ``batches_total`` the batches of the chunks read so far. ``rows_total``
+    is the input's row count when it is known (a Parquet file's metadata, a list of DataFrames); when it is not
+    (a CSV file, a generator), ``total_known`` is False and ``rows_total`` counts the rows read so far.
     """
 
     kind: ProgressKind
@@ -54,10 +64,29 @@ class ProgressEvent:
     contacts_per_second: float | None = None
     wait: float | None = None
     message: str = ""
+    chunk: int | None = None
+    rows_done: int | None = None
+    total_known: bool = True
 
     @property
     def always_shown(self) -> bool:
         return self.kind in ALWAYS_SHOWN
+
+    @property
+    def streamed(self) -> bool:
+        """True for the events of a stream, which count over all its chunks."""
+        return self.chunk is not None
+
+
+def stream_text(event: ProgressEvent) -> str:
+    """``chunk 3 · 250,000 rows · 12,000/s``; ``250,000 of 1,000,000 rows (25%)`` when the total is known."""
+    done = event.rows_done or 0
+    if event.total_known and event.rows_total:
+        rows = f"{done:,} of {event.rows_total:,} rows ({done / event.rows_total:.0%})"
+    else:
+        rows = f"{done:,} rows"
+    speed = f" · {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
+    return f"chunk {event.chunk} · {rows}{speed}"
 
 
 class TextProgress:
@@ -73,8 +102,11 @@ class TextProgress:
         if not event.always_shown and now - self._last < self.every:
             return
         self._last = now
-        speed = f", {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
         note = f" ({event.message})" if event.message else ""
         counts = counts_text(event.counts, PROGRESS_STATUSES, empty="none yet")
-        print(f"[sfmc_nb] {event.kind}: batch {event.batches_done}/{event.batches_total}; {counts}{speed}{note}",
-              file=self.stream, flush=True)
+        if event.streamed:
+            line = f"{stream_text(event)}; {counts}"
+        else:
+            speed = f", {event.contacts_per_second:,.0f}/s" if event.contacts_per_second else ""
+            line = f"batch {event.batches_done}/{event.batches_total}; {counts}{speed}"
+        print(f"[sfmc_nb] {event.kind}: {line}{note}", file=self.stream, flush=True)

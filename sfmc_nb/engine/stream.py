@@ -25,6 +25,7 @@ from ..batching import PreparedRows, prepare
 from ..client import Connection, default_connection
 from ..errors import ValidationError
 from ..results import EntryResult
+from ._streamprogress import whole_stream_progress
 from .api import _horizon, _is_auto, _new_result, _open_journal, _resume, _warn
 from .checks import check_options
 from .columns import AUTO, Columns, resolve_columns
@@ -77,6 +78,7 @@ class _Plan:
     notes: list[str]
 
 
+@whole_stream_progress
 def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                  data: Iterable[Hashable] | str | None = AUTO, *, connection: Connection | None = None,
                  concurrency: int | None = None, dry_run: bool = False, validate: bool = True,

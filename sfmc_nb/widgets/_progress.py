@@ -17,7 +17,7 @@ from typing import IO, Any
 import ipywidgets as widgets
 
 from .._rules import PROGRESS_COLOURS, PROGRESS_LABELS, PROGRESS_STATUSES, counts_text
-from ..engine.progress import ProgressEvent, ProgressKind
+from ..engine.progress import ProgressEvent, ProgressKind, stream_text
 from ._format import ALERT_COLOUR, WARN_COLOUR, seconds_text
 
 __all__ = ["MODES", "LiveProgress", "ProgressView", "in_live_kernel"]
@@ -128,11 +128,15 @@ class LiveProgress:
 
     @staticmethod
     def describe(event: ProgressEvent) -> str:
-        """One line for an event: batches of total, rows by status, speed, and the event's own note."""
+        """One line for an event: batches of total, rows by status, speed, and the event's own note (for a
+        stream: the chunk, the rows done and the speed, then rows by status)."""
         cps = event.contacts_per_second
-        text = (f"{event.batches_done:,}/{event.batches_total:,} batches, {event.rows_total:,} rows: "
-                f"{counts_text(event.counts, PROGRESS_STATUSES, empty='no rows yet')}")
-        text += f"; {seconds_text(event.elapsed)} s" + (f", {cps:,.0f} contacts/s" if cps else "")
+        counts = counts_text(event.counts, PROGRESS_STATUSES, empty="no rows yet")
+        if event.streamed:
+            text = f"{stream_text(event)}: {counts}; {seconds_text(event.elapsed)} s"
+        else:
+            text = f"{event.batches_done:,}/{event.batches_total:,} batches, {event.rows_total:,} rows: {counts}"
+            text += f"; {seconds_text(event.elapsed)} s" + (f", {cps:,.0f} contacts/s" if cps else "")
         if event.kind == ProgressKind.THROTTLE:
             text += f"; throttled: waiting {seconds_text(event.wait or 0)} s"
         if event.message and event.kind in _WITH_MESSAGE:
@@ -202,21 +206,38 @@ class LiveProgress:
     def _render_widget(self, event: ProgressEvent) -> None:
         view = self._ensure_widget()
         self._pending = False
-        total, done = int(event.batches_total), int(event.batches_done)
         counts = event.counts or {}
-        view.bar.max = max(total, 1)
-        view.bar.value = min(done, max(total, 1))
+        if event.streamed:
+            self._stream_bar(view.bar, event)
+        else:
+            total, done = int(event.batches_total), int(event.batches_done)
+            view.bar.description, view.bar.layout.visibility = "batches", "visible"   # as a stream may have left it
+            view.bar.max = max(total, 1)
+            view.bar.value = min(done, max(total, 1))
         view.bar.bar_style = self._bar_style(event.kind, counts)
         cps = event.contacts_per_second
         badges = " · ".join(
             f'<span style="color:{PROGRESS_COLOURS[s]};font-weight:{700 if s in RETRYABLE else 400}">'
             f"{int(counts.get(s, 0)):,} {PROGRESS_LABELS[s]}</span>" for s in PROGRESS_STATUSES if counts.get(s))
-        view.status.value = (f'<span class="sfmc-note">&nbsp;{done:,} of {total:,} batches · '
-                             f"{int(event.rows_total):,} rows: {badges or 'no rows yet'} · "
-                             f"{seconds_text(event.elapsed)} s" + (f" · {cps:,.0f} contacts/s" if cps else "")
-                             + "</span>")
+        if event.streamed:
+            head = f"{html.escape(stream_text(event))}: {badges or 'no rows yet'} · {seconds_text(event.elapsed)} s"
+        else:
+            head = (f"{done:,} of {total:,} batches · {int(event.rows_total):,} rows: {badges or 'no rows yet'} · "
+                    f"{seconds_text(event.elapsed)} s" + (f" · {cps:,.0f} contacts/s" if cps else ""))
+        view.status.value = f'<span class="sfmc-note">&nbsp;{head}</span>'
         view.note.value = self._note_html(event)
         self.updates += 1
+
+    @staticmethod
+    def _stream_bar(bar: widgets.IntProgress, event: ProgressEvent) -> None:
+        """A stream's bar: rows done of the total when it is known; hidden while it is not (a CSV file, a
+        generator: no percentage to show), and full once the stream is done."""
+        rows, done = max(int(event.rows_total), 1), int(event.rows_done or 0)
+        known = event.total_known or event.kind == ProgressKind.DONE
+        bar.description = "rows"
+        bar.max = rows
+        bar.value = min(done, rows) if event.total_known else rows
+        bar.layout.visibility = "visible" if known else "hidden"
 
     def _bar_style(self, kind: str, counts: Mapping[str, int]) -> str:
         if kind == ProgressKind.DONE:
