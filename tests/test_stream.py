@@ -178,3 +178,42 @@ def test_a_csv_file_that_is_not_utf8_is_refused_before_anything_is_sent(sandbox,
     with pytest.raises(ValidationError, match=r"excel.csv is not UTF-8 text \(byte 0xe9 .*encoding='cp1252'"):
         enter_journey(path, sandbox.event_key, data=["Email"], connection=conn)
     assert not sandbox.entry_counts(sandbox.event_key)
+
+
+def test_without_a_journal_a_chunk_that_cannot_be_read_ends_the_stream_keeping_what_was_entered(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path = tmp_path / "broken.csv"
+    contacts(250, "b").to_csv(path, index=False)
+    with open(path, "a", encoding="utf-8") as out:
+        out.write('b-x,"an unterminated quote\n')   # the parser fails in the chunk after row 200
+    with pytest.warns(SfmcWarning, match=r"stopped at chunk 2, reading it failed: ValidationError: broken.csv cannot"):
+        res = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=100)
+    assert len(res) == 200 and res.interrupted and not res.ok
+    assert res.counts["queued"] + res.counts["not_queued"] == 200
+    assert any("enter the rest of the input from row 200 on" in w for w in res.warnings)
+    entered = sandbox.entry_counts(sandbox.event_key)
+    assert set(entered) <= {f"b-{i:05d}" for i in range(200)} and max(entered.values()) == 1
+
+
+def test_without_a_journal_a_later_chunk_missing_a_column_or_ctrl_c_while_reading_keeps_the_result(sandbox):
+    conn = fast_conn(sandbox)
+    bad = [contacts(150, "m"), contacts(10, "n").rename(columns={"Email": "Mail"})]
+    with pytest.warns(SfmcWarning, match="stopped at chunk 1, reading it failed: ValidationError"):
+        res = enter_journey(bad, sandbox.event_key, data=["Email"], connection=conn)
+    assert len(res) == 150 and res.interrupted and not any(k.startswith("n-") for k in sandbox.entry_counts(
+        sandbox.event_key))
+
+    def frames():
+        yield contacts(120, "c")
+        raise KeyboardInterrupt   # Ctrl-C while the next chunk is read
+
+    with pytest.warns(SfmcWarning, match="stopped at chunk 1, interrupted while reading it"):
+        res = enter_journey(frames(), sandbox.event_key, data=["Email"], connection=conn)
+    assert len(res) == 120 and res.interrupted and res.counts["queued"] + res.counts["not_queued"] == 120
+    with pytest.raises(KeyboardInterrupt):   # before anything was entered, Ctrl-C simply stops
+        enter_journey(_interrupted_first(), sandbox.event_key, data=["Email"], connection=conn)
+
+
+def _interrupted_first():
+    raise KeyboardInterrupt
+    yield  # makes this a generator: the interrupt comes when the first chunk is read

@@ -114,11 +114,12 @@ def test_live_progress_of_a_stream_text_and_widget(sandbox):
     assert bar.layout.visibility == "visible" and bar.value == bar.max == 250 and bar.description == "rows"
 
 
-def test_a_stream_stopped_by_an_error_still_ends_its_progress(sandbox):
+def test_a_stream_stopped_by_an_error_still_ends_its_progress(sandbox, tmp_path):
     events = []
     bad = [contacts(150, "e"), contacts(10, "f").rename(columns={"Email": "Mail"})]
-    with pytest.raises(ValidationError):
-        enter_journey(bad, sandbox.event_key, data=["Email"], connection=fast_conn(sandbox), progress=events.append)
+    with pytest.raises(ValidationError):   # with a journal, which records every row entered, the error is raised
+        enter_journey(bad, sandbox.event_key, data=["Email"], connection=fast_conn(sandbox), progress=events.append,
+                      journal=tmp_path / "run.jsonl")
     assert kinds(events).count("start") == 1 and events[-1].kind == "done"
     assert events[-1].message == "the stream stopped on an error" and events[-1].counts["queued"] == 133
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
-from itertools import islice
+from dataclasses import dataclass, field
+from itertools import count, islice
 from typing import Any, cast
 
 from .._rowspool import RowSpool
@@ -98,31 +98,28 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
     manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
-    seen, spool, kept = SeenKeys(), RowSpool(event_key), []
-    plan: _Plan | None = None
-    for number, chunk in enumerate(iter_chunks(source, chunk_rows)):
-        if plan is None:
-            plan = _plan(conn, chunk, event_key, contact_key, data, validate)
-        else:
-            resolve_columns(chunk, plan.columns.key, list(plan.columns.data))   # every chunk has the columns
-        prepared = prepare(chunk, plan.columns.key, plan.columns.data, na=na, duplicates=duplicates,
-                           float_keys=float_keys, max_lengths=plan.limits or None, warn=False)
-        repeats = _refuse_repeats(prepared, seen, duplicates)
-        part = _new_result(event_key, prepared, plan.notes if number == 0 else [], dry_run)
-        if repeats and duplicates != "drop":
-            part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
-                                 "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
-        if dry_run:
-            part.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)] if number == 0 else []
-        else:
+    spool, kept = RowSpool(event_key), []
+    stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys)
+    chunks = iter_chunks(source, chunk_rows)
+    for number in count():
+        try:   # reading and accepting the next chunk; a failure after rows were entered keeps the result
+            chunk = next(chunks, None)
+            if chunk is None:
+                break
+            stream.accept(chunk, contact_key, data, validate)
             chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
-            retry = _run_chunk(conn, event_key, prepared, part, options, chunk_journal)
+        except (Exception, KeyboardInterrupt) as exc:
+            if not spool.rows or (manifest is not None and not isinstance(exc, KeyboardInterrupt)):
+                raise   # nothing entered, or the journal has it all: the error says what to fix
+            _stopped_reading(spool.result, exc, number, spool.rows, with_journal=manifest is not None)
+            break
+        part, retry = stream.enter(chunk, number, chunk_journal)
         stopped = part.interrupted or any(w.startswith("run stopped") for w in part.warnings)
         if stopped:
             part.warnings.append(f"the stream stopped at chunk {number}: the result covers the chunks read so far; "
                                  "run again with the same journal to finish")
         start, offset = spool.rows, spool.append(part)   # the rows go to disk; memory holds about one chunk
-        if not dry_run and part.retryable():   # a chunk with nothing to retry lets go of its rows and input
+        if retry is not None and part.retryable():   # a chunk with nothing to retry lets go of its rows and input
             kept.append((part, retry, offset, start))
         if stopped:
             break
@@ -134,6 +131,58 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
         result.attach_processing(Processing(conn))
     _warn(result.warnings)
     return result
+
+
+def _stopped_reading(result: EntryResult, exc: BaseException, number: int, rows: int, with_journal: bool) -> None:
+    """The stream ends at chunk ``number``, which could not be read or accepted (or Ctrl-C came while reading it):
+    without a journal the result is the only record of the rows entered so far, so it is returned, marked
+    interrupted, with a note on what happened and how to go on without entering any row twice."""
+    why = "interrupted while reading it" if isinstance(exc, KeyboardInterrupt) else \
+        f"reading it failed: {type(exc).__name__}: {exc}"
+    then = "fix the input if needed and run again with the same journal to finish" if with_journal else \
+        f"to finish, enter the rest of the input from row {rows:,} on (or the rows before it are entered again)"
+    result.warnings.append(f"the stream stopped at chunk {number}, {why}; the result covers the {rows:,} rows of "
+                           f"the chunks before it: {then}")
+    result.interrupted = True
+
+
+@dataclass
+class _Stream:
+    """What every chunk of one stream is entered with; the first chunk settles the columns and limits."""
+
+    conn: Connection
+    event_key: str
+    options: RunOptions
+    dry_run: bool
+    na: str
+    duplicates: str
+    float_keys: str
+    plan: _Plan | None = None
+    seen: SeenKeys = field(default_factory=SeenKeys)
+
+    def accept(self, chunk: Any, contact_key: str | None, data: Any, validate: bool) -> None:
+        """Plan from the first chunk (with one pre-flight for the whole stream); check each later one has its
+        columns."""
+        if self.plan is None:
+            self.plan = _plan(self.conn, chunk, self.event_key, contact_key, data, validate)
+        else:
+            resolve_columns(chunk, self.plan.columns.key, list(self.plan.columns.data))
+
+    def enter(self, chunk: Any, number: int, journal: str | None) -> tuple[EntryResult, RunRetry | None]:
+        """One chunk checked, prepared and sent (or previewed in a dry run): its result and its retry."""
+        plan = cast(_Plan, self.plan)
+        prepared = prepare(chunk, plan.columns.key, plan.columns.data, na=self.na, duplicates=self.duplicates,
+                           float_keys=self.float_keys, max_lengths=plan.limits or None, warn=False)
+        repeats = _refuse_repeats(prepared, self.seen, self.duplicates)
+        part = _new_result(self.event_key, prepared, plan.notes if number == 0 else [], self.dry_run)
+        if repeats and self.duplicates != "drop":
+            part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
+                                 "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
+        if self.dry_run:
+            batches = prepared.batches(self.options.batch_size)
+            part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
+            return part, None
+        return part, _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
 
 
 def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:
