@@ -80,3 +80,26 @@ def test_the_markdown_report_is_bounded_and_has_no_html(sandbox):
     assert text.count("\n| ") < 20
     table = [line for line in text.splitlines() if line.startswith("| reason")]
     assert table and "| count |" in table[0] and "| fix" in table[0]
+
+
+def test_reasons_merge_messages_that_fold_alike_and_keep_the_first_row_as_example():
+    keys = ["a", "b", "c", "d", "e", " ", "g", "h"]
+    res = EntryResult("E", pd.Index([f"L{i}" for i in range(8)]), keys)
+    res.set_row(0, "queued", event_instance_id="e0")
+    res.set_row(1, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'x'.")
+    res.set_row(2, "failed", message=None)                                   # no message: the status is the reason
+    res.set_row(3, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'y'.")
+    res.set_row(4, "skipped", message="blank contact key")
+    res.set_row(5, "failed", message=None)
+    res.set_row(6, "skipped", message="blank contact key")
+    res.set_row(7, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'z'.")
+    reasons = res.error_reasons()
+    assert reasons["reason"].tolist() == ["Field 'Email' expects an email address, got '…'.", "failed",
+                                          "blank contact key"]   # most rows first; equal counts in status order
+    assert reasons["count"].tolist() == [3, 2, 2]
+    assert reasons["example"].tolist() == ["b", "c", "e"]
+    assert reasons["errorcode"].tolist()[0] == 10003 and pd.isna(reasons["errorcode"].iloc[1])
+    res.set_row(2, "failed", message="  ")                                   # a blank message reads as none too
+    again = res.error_reasons()
+    assert again.loc[again["reason"] == "failed", "example"].tolist() == ["c"]
+    assert again.loc[again["reason"] == "failed", "count"].tolist() == [2]
