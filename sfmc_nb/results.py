@@ -312,13 +312,20 @@ class EntryResult:
 
     def resendable_positions(self) -> list[int]:
         """Rows :meth:`retry` sends again: refused or failed ones, and those an interruption left unsent."""
-        skipped = self._columns()["status"].where(["skipped"]).tolist()
-        unsent = [p for p in skipped if self.message[p] == NOT_SENT]
-        return sorted(self.positions(("not_queued", "failed")) + unsent)
+        return np.flatnonzero(self._resendable()).tolist()
+
+    def _resendable(self) -> np.ndarray:
+        """Which rows :meth:`retry` sends again, as a mask (compared on the columns' codes, not row by row)."""
+        status, message = self._columns()["status"], self._columns()["message"]
+        resend = np.isin(status.values, [status.code("not_queued"), status.code("failed")])
+        unsent = message._code.get(NOT_SENT)
+        if unsent is not None:
+            resend |= (status.values == status.code("skipped")) & (message.values == unsent)
+        return resend
 
     def retryable(self) -> int:
         """How many rows :meth:`retry` would act on: the resendable ones and the ``unknown`` ones it checks."""
-        return len(self.resendable_positions()) + self.counts["unknown"]
+        return int(np.count_nonzero(self._resendable())) + self.counts["unknown"]
 
     @property
     def can_retry(self) -> bool:
