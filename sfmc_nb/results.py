@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._html import STYLE, frame_html, frame_markdown, frame_text
-from ._reasons import group_reasons
+from ._reasons import group_row_reasons
 from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
 from ._rowstore import (
     MISSING_INT,
@@ -297,7 +297,9 @@ class EntryResult:
     def error_reasons(self) -> pd.DataFrame:
         """The rows that did not queue grouped by reason, most rows first: ``reason``, ``status``,
         ``errorcode``, ``count``, ``example`` (a contact key) and ``fix`` (what to do, where known)."""
-        return group_reasons(self.errors(), self.key_column)
+        column = self._columns()
+        return group_row_reasons(self.error_positions(), column["status"], column["errorcode"], column["message"],
+                                 lambda pos: (self.contact_keys[pos], self.index[pos]), self.key_column)
 
     @property
     def batches(self) -> pd.DataFrame:
@@ -411,7 +413,7 @@ class EntryResult:
             lines.append(f"throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited")
         lines.extend(textwrap.fill(w, TEXT_WIDTH, initial_indent="warning: ", subsequent_indent="  ")
                      for w in self.warnings[:5])
-        errs = self.errors()
+        errs = self.error_positions()   # the rows are built only for those shown
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
             reasons = self.error_reasons()
@@ -424,7 +426,7 @@ class EntryResult:
                                         width=TEXT_WIDTH))
                 if len(reasons) > 5:
                     lines.append(f"... and {plural(len(reasons) - 5, 'more reason')}: .error_reasons() lists all")
-            shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
+            shown = self.rows_frame(errs[:10])[["contactKey", "status", "errorcode", "message"]]
             lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
             lines.append(frame_text(shown, width=TEXT_WIDTH))
         if self.interrupted:
@@ -438,13 +440,14 @@ class EntryResult:
             out.append(f"Throttled {self.throttled_waits} times, {self.throttled_seconds:.1f} s waited.")
         if self.warnings:
             out.append("\n".join(f"- ⚠ {w}" for w in self.warnings[:5]))
-        errs = self.errors()
+        errs = self.error_positions()   # the rows are built only for those shown
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
             out.append(f"{plural(len(errs), 'row')} {what}, by reason:")
             out.append(frame_markdown(self.error_reasons(), max_rows=10, index=False))
             out.append("The rows" + (" (first 10):" if len(errs) > 10 else ":"))
-            out.append(frame_markdown(errs[["contactKey", "status", "errorcode", "message"]], max_rows=10))
+            out.append(frame_markdown(self.rows_frame(errs[:10])[["contactKey", "status", "errorcode", "message"]],
+                                      max_rows=10, total=len(errs)))
         if self.interrupted:
             out.append("The run was interrupted: call `.retry()` (or run again with the same journal) to finish.")
         return "\n\n".join(out)
@@ -457,14 +460,14 @@ class EntryResult:
         out = [f'<div class="sfmc-entry-result">{STYLE}<p><b>{html.escape(self.headline())}</b></p><p>{badges}</p>']
         for w in self.warnings[:5]:
             out.append(f"<p>⚠ {html.escape(w)}</p>")
-        errs = self.errors()
+        errs = self.error_positions()   # the rows are built only for those shown
         if len(errs):
             what = "would not be sent" if self.dry_run else "did not queue"
             reasons = self.error_reasons()
             out.append(f"<p>Rows that {what}, by reason ({len(reasons):,}):</p>")
             out.append(frame_html(reasons, max_rows=10, index=False))
             out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
-            out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
+            out.append(frame_html(self.rows_frame(errs[:HTML_ROWS]), max_rows=HTML_ROWS, footer=False))
         out.append(f"<p>First rows (of {len(self):,}):</p>")
         out.append(frame_html(self.rows_frame(range(min(HTML_ROWS, len(self)))), max_rows=HTML_ROWS, footer=False))
         out.append("</div>")

@@ -7,7 +7,7 @@ import pytest
 
 import sfmc_nb
 from sfmc_nb import enter_journey
-from sfmc_nb._reasons import fix_for, reason_text
+from sfmc_nb._reasons import fix_for, group_reasons, reason_text
 from sfmc_nb.client import RetryPolicy
 from sfmc_nb.results import EntryResult
 
@@ -103,3 +103,20 @@ def test_reasons_merge_messages_that_fold_alike_and_keep_the_first_row_as_exampl
     again = res.error_reasons()
     assert again.loc[again["reason"] == "failed", "example"].tolist() == ["c"]
     assert again.loc[again["reason"] == "failed", "count"].tolist() == [2]
+    pd.testing.assert_frame_equal(group_reasons(res.errors()), again)   # from a frame: the same table
+
+
+def test_the_reports_show_the_first_error_rows_and_count_them_all():
+    res = EntryResult("E", pd.RangeIndex(100), [f"k{i:02d}" for i in range(100)])
+    for pos in range(100):
+        if pos % 4:
+            res.set_row(pos, "queued", event_instance_id=f"e{pos}")
+        else:
+            res.set_row(pos, "not_queued", errorcode=10003, message=f"bad email {pos}")
+    markdown = res._repr_markdown_()
+    assert "25 rows did not queue, by reason:" in markdown and "The rows (first 10):" in markdown
+    assert "_rows 1–10 of 25_" in markdown and "| k36 " in markdown and "| k40 " not in markdown
+    page = res._repr_html_()
+    assert "Rows that did not queue (25; first 20):" in page and ">k76<" in page and ">k80<" not in page
+    plain = repr(res)
+    assert "25 rows did not queue (first 10):" in plain and "k36" in plain and "k40" not in plain
