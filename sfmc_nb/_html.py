@@ -189,8 +189,10 @@ def _cells(part: pd.DataFrame, index: bool, max_colwidth: int) -> tuple[list[str
 
 
 def frame_markdown(data: Any, max_rows: int = 50, *, index: bool = True, max_colwidth: int = 60,
-                   empty: str = "no rows") -> str:
-    """A Markdown table of at most ``max_rows`` rows, columns padded so it reads aligned as plain text too."""
+                   empty: str = "no rows", total: int | None = None) -> str:
+    """A Markdown table of at most ``max_rows`` rows, columns padded so it reads aligned as plain text too.
+
+    ``total``: how many rows there are in all when ``data`` holds only the first ones (for the "of N" note)."""
     frame = as_frame(data)
     if frame.empty:
         return f"_{empty}_"
@@ -200,8 +202,9 @@ def frame_markdown(data: Any, max_rows: int = 50, *, index: bool = True, max_col
     lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |",
              "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
-    if len(frame) > len(rows):
-        lines.append(f"\n_rows 1–{len(rows):,} of {len(frame):,}_")
+    total = len(frame) if total is None else total
+    if total > len(rows):
+        lines.append(f"\n_rows 1–{len(rows):,} of {total:,}_")
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ def render_text(result: EntryResult) -> str:
         lines.append(f"throttled {result.throttled_waits} times, {result.throttled_seconds:.1f} s waited")
     lines.extend(textwrap.fill(w, TEXT_WIDTH, initial_indent="warning: ", subsequent_indent="  ")
                  for w in result.warnings[:5])
-    errs = result.errors()
+    errs = result.error_positions()   # the rows are built only for those shown
     if len(errs):
         what = "would not be sent" if result.dry_run else "did not queue"
         reasons = result.error_reasons()
@@ -59,7 +59,7 @@ def render_text(result: EntryResult) -> str:
                                     width=TEXT_WIDTH))
             if len(reasons) > 5:
                 lines.append(f"... and {plural(len(reasons) - 5, 'more reason')}: .error_reasons() lists all")
-        shown = errs.head(10)[["contactKey", "status", "errorcode", "message"]]
+        shown = result.rows_frame(errs[:10])[["contactKey", "status", "errorcode", "message"]]
         lines.append(f"{plural(len(errs), 'row')} {what}" + (" (first 10):" if len(errs) > 10 else ":"))
         lines.append(frame_text(shown, width=TEXT_WIDTH))
     if result.interrupted:
@@ -74,13 +74,14 @@ def render_markdown(result: EntryResult) -> str:
         out.append(f"Throttled {result.throttled_waits} times, {result.throttled_seconds:.1f} s waited.")
     if result.warnings:
         out.append("\n".join(f"- ⚠ {w}" for w in result.warnings[:5]))
-    errs = result.errors()
+    errs = result.error_positions()   # the rows are built only for those shown
     if len(errs):
         what = "would not be sent" if result.dry_run else "did not queue"
         out.append(f"{plural(len(errs), 'row')} {what}, by reason:")
         out.append(frame_markdown(result.error_reasons(), max_rows=10, index=False))
         out.append("The rows" + (" (first 10):" if len(errs) > 10 else ":"))
-        out.append(frame_markdown(errs[["contactKey", "status", "errorcode", "message"]], max_rows=10))
+        out.append(frame_markdown(result.rows_frame(errs[:10])[["contactKey", "status", "errorcode", "message"]],
+                                  max_rows=10, total=len(errs)))
     if result.interrupted:
         out.append("The run was interrupted: call `.retry()` (or run again with the same journal) to finish.")
     return "\n\n".join(out)
@@ -95,14 +96,14 @@ def render_html(result: EntryResult) -> str:
     out = [f'<div class="sfmc-entry-result">{STYLE}<p><b>{html.escape(result.headline())}</b></p><p>{badges}</p>']
     for w in result.warnings[:5]:
         out.append(f"<p>⚠ {html.escape(w)}</p>")
-    errs = result.errors()
+    errs = result.error_positions()   # the rows are built only for those shown
     if len(errs):
         what = "would not be sent" if result.dry_run else "did not queue"
         reasons = result.error_reasons()
         out.append(f"<p>Rows that {what}, by reason ({len(reasons):,}):</p>")
         out.append(frame_html(reasons, max_rows=10, index=False))
         out.append(f"<p>Rows that {what} ({len(errs):,}; first {min(len(errs), HTML_ROWS)}):</p>")
-        out.append(frame_html(errs, max_rows=HTML_ROWS, footer=False))
+        out.append(frame_html(result.rows_frame(errs[:HTML_ROWS]), max_rows=HTML_ROWS, footer=False))
     out.append(f"<p>First rows (of {len(result):,}):</p>")
     out.append(frame_html(result.rows_frame(range(min(HTML_ROWS, len(result)))), max_rows=HTML_ROWS, footer=False))
     out.append("</div>")

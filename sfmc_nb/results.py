@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import _resultview
-from ._reasons import group_reasons
+from ._reasons import group_row_reasons
 from ._resultview import HTML_ROWS, TEXT_WIDTH  # noqa: F401 (still importable from here)
 from ._rowexport import CHUNK_ROWS, write_csv, write_parquet
 from ._rowstore import (
@@ -295,7 +295,9 @@ class EntryResult:
     def error_reasons(self) -> pd.DataFrame:
         """The rows that did not queue grouped by reason, most rows first: ``reason``, ``status``,
         ``errorcode``, ``count``, ``example`` (a contact key) and ``fix`` (what to do, where known)."""
-        return group_reasons(self.errors(), self.key_column)
+        column = self._columns()
+        return group_row_reasons(self.error_positions(), column["status"], column["errorcode"], column["message"],
+                                 lambda pos: (self.contact_keys[pos], self.index[pos]), self.key_column)
 
     @property
     def batches(self) -> pd.DataFrame:
@@ -310,13 +312,20 @@ class EntryResult:
 
     def resendable_positions(self) -> list[int]:
         """Rows :meth:`retry` sends again: refused or failed ones, and those an interruption left unsent."""
-        skipped = self._columns()["status"].where(["skipped"]).tolist()
-        unsent = [p for p in skipped if self.message[p] == NOT_SENT]
-        return sorted(self.positions(("not_queued", "failed")) + unsent)
+        return np.flatnonzero(self._resendable()).tolist()
+
+    def _resendable(self) -> np.ndarray:
+        """Which rows :meth:`retry` sends again, as a mask (compared on the columns' codes, not row by row)."""
+        status, message = self._columns()["status"], self._columns()["message"]
+        resend = np.isin(status.values, [status.code("not_queued"), status.code("failed")])
+        unsent = message._code.get(NOT_SENT)
+        if unsent is not None:
+            resend |= (status.values == status.code("skipped")) & (message.values == unsent)
+        return resend
 
     def retryable(self) -> int:
         """How many rows :meth:`retry` would act on: the resendable ones and the ``unknown`` ones it checks."""
-        return len(self.resendable_positions()) + self.counts["unknown"]
+        return int(np.count_nonzero(self._resendable())) + self.counts["unknown"]
 
     @property
     def can_retry(self) -> bool:

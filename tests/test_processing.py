@@ -155,7 +155,7 @@ def test_the_panel_shows_what_processing_found(sb, conn):
                           connection=conn).wait(timeout=10, poll=0.02)
     res = sfmc_nb.enter_journey(pd.concat([people(1, "twice"), people(1, "first")], ignore_index=True),
                                 sb.single_entry_event_key, data="all", connection=conn)
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Errors")
     assert "processing:" not in panel.header.value
     res.wait(timeout=10, poll=0.02)          # the panel listens to the result: no refresh call needed
     assert "processing:" in panel.header.value and "1 errored" in panel.header.value

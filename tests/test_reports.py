@@ -8,7 +8,7 @@ from _sandbox_helpers import fast_conn
 
 import sfmc_nb
 from sfmc_nb import enter_journey
-from sfmc_nb._reasons import fix_for, reason_text
+from sfmc_nb._reasons import fix_for, group_reasons, reason_text
 from sfmc_nb.results import EntryResult
 
 
@@ -74,3 +74,43 @@ def test_the_markdown_report_is_bounded_and_has_no_html(sandbox):
     assert text.count("\n| ") < 20
     table = [line for line in text.splitlines() if line.startswith("| reason")]
     assert table and "| count |" in table[0] and "| fix" in table[0]
+
+
+def test_reasons_merge_messages_that_fold_alike_and_keep_the_first_row_as_example():
+    keys = ["a", "b", "c", "d", "e", " ", "g", "h"]
+    res = EntryResult("E", pd.Index([f"L{i}" for i in range(8)]), keys)
+    res.set_row(0, "queued", event_instance_id="e0")
+    res.set_row(1, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'x'.")
+    res.set_row(2, "failed", message=None)                                   # no message: the status is the reason
+    res.set_row(3, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'y'.")
+    res.set_row(4, "skipped", message="blank contact key")
+    res.set_row(5, "failed", message=None)
+    res.set_row(6, "skipped", message="blank contact key")
+    res.set_row(7, "not_queued", errorcode=10003, message="Field 'Email' expects an email address, got 'z'.")
+    reasons = res.error_reasons()
+    assert reasons["reason"].tolist() == ["Field 'Email' expects an email address, got '…'.", "failed",
+                                          "blank contact key"]   # most rows first; equal counts in status order
+    assert reasons["count"].tolist() == [3, 2, 2]
+    assert reasons["example"].tolist() == ["b", "c", "e"]
+    assert reasons["errorcode"].tolist()[0] == 10003 and pd.isna(reasons["errorcode"].iloc[1])
+    res.set_row(2, "failed", message="  ")                                   # a blank message reads as none too
+    again = res.error_reasons()
+    assert again.loc[again["reason"] == "failed", "example"].tolist() == ["c"]
+    assert again.loc[again["reason"] == "failed", "count"].tolist() == [2]
+    pd.testing.assert_frame_equal(group_reasons(res.errors()), again)   # from a frame: the same table
+
+
+def test_the_reports_show_the_first_error_rows_and_count_them_all():
+    res = EntryResult("E", pd.RangeIndex(100), [f"k{i:02d}" for i in range(100)])
+    for pos in range(100):
+        if pos % 4:
+            res.set_row(pos, "queued", event_instance_id=f"e{pos}")
+        else:
+            res.set_row(pos, "not_queued", errorcode=10003, message=f"bad email {pos}")
+    markdown = res._repr_markdown_()
+    assert "25 rows did not queue, by reason:" in markdown and "The rows (first 10):" in markdown
+    assert "_rows 1–10 of 25_" in markdown and "| k36 " in markdown and "| k40 " not in markdown
+    page = res._repr_html_()
+    assert "Rows that did not queue (25; first 20):" in page and ">k76<" in page and ">k80<" not in page
+    plain = repr(res)
+    assert "25 rows did not queue (first 10):" in plain and "k36" in plain and "k40" not in plain

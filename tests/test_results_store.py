@@ -170,3 +170,16 @@ def test_key_columns_read_scattered_rows_of_a_large_blob_one_by_one():
     assert keys.take(np.arange(100, 103)).tolist() == ["key-000100", "key-000101", "key-000102"]
 
 
+def test_the_rows_retry_resends_are_the_refused_the_failed_and_the_unsent_ones():
+    from sfmc_nb.results import NOT_SENT
+
+    res = EntryResult("E", pd.RangeIndex(7), [f"k{i}" for i in range(7)])
+    assert res.resendable_positions() == [] and res.retryable() == 0   # all skipped, none for want of sending
+    for pos, status, message in [(0, "failed", "HTTP 500"), (1, "queued", None), (2, "skipped", NOT_SENT),
+                                 (3, "skipped", "blank contact key"), (4, "not_queued", "bad email"),
+                                 (5, "unknown", None), (6, "skipped", NOT_SENT)]:
+        res.set_row(pos, status, message=message)
+    assert res.resendable_positions() == [0, 2, 4, 6]
+    assert res.retryable() == 5                                  # and the unknown one, checked before resending
+    res.set_row(6, "queued")
+    assert res.resendable_positions() == [0, 2, 4] and res.retryable() == 4

@@ -71,6 +71,8 @@ def test_a_stream_keeps_its_rows_in_files_and_retry_writes_them_back(sandbox):
     assert isinstance(res.status.values, np.memmap) and os.path.isdir(os.path.dirname(res.status.values.filename))
     refused = res.positions(["not_queued"])
     assert len(refused) == 67 and res.counts["queued"] == 533 and len(res.batch_records) == 6
+    assert "67 rows did not queue" in repr(res) and "w-00000" in res._repr_html_()   # read back from the files
+    assert res.error_reasons()["count"].sum() == 67 and res.errors().index.tolist() == refused
     res.retry()
     numbers = {r.number: r for r in res.batch_records}
     assert len(numbers) == len(res.batch_records) > 6

@@ -114,7 +114,7 @@ def test_summary_tab_has_one_row_per_batch():
 
 def test_errors_tab_holds_only_rows_that_did_not_queue():
     res = make_result(n=22)
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Errors")
     frame = panel.errors_pager.frame
     assert set(frame["status"].astype(str)) == {"not_queued", "failed", "unknown", "skipped"}
     assert len(frame) == len(res.errors()) == 10
@@ -126,7 +126,7 @@ def test_errors_tab_holds_only_rows_that_did_not_queue():
 
 
 def test_errors_tab_when_everything_queued():
-    panel = ResultPanel(make_result(pattern=["queued"]))
+    panel = ResultPanel(make_result(pattern=["queued"])).select("Errors")
     assert panel.errors_pager.frame.empty
     assert "every row queued" in text(panel.errors_pager.label.value)
     assert panel.retry_button.disabled
@@ -134,7 +134,7 @@ def test_errors_tab_when_everything_queued():
 
 def test_all_rows_tab_pages_with_prev_and_next():
     res = make_result(n=120)
-    panel = ResultPanel(res, page_size=50)
+    panel = ResultPanel(res, page_size=50).select("All rows")
     pager = panel.rows_pager
     assert "rows 1–50 of 120" in text(pager.label.value)
     assert pager.prev_button.disabled and not pager.next_button.disabled
@@ -153,7 +153,7 @@ def test_all_rows_tab_pages_with_prev_and_next():
 def test_raw_tab_is_escaped_pretty_json():
     res = make_result()
     res.raw = [{"requestId": "r1", "members": [{"contactKey": "<script>alert(1)</script>"}]}]
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Raw")
     assert "<pre>" in panel.raw_html.value
     assert "<script>alert" not in panel.raw_html.value
     assert "&lt;script&gt;" in panel.raw_html.value
@@ -163,7 +163,7 @@ def test_raw_tab_is_escaped_pretty_json():
 def test_table_cells_are_escaped():
     res = make_result()
     res.set_row(6, "not_queued", errorcode=10003, message='<img src=x onerror="alert(1)">')
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Errors")
     assert "<img" not in panel.errors_pager.table.value
     assert "&lt;img src=x" in panel.errors_pager.table.value
 
@@ -181,7 +181,7 @@ def test_retry_button_calls_retry_and_refreshes_in_place():
     res = make_result()
     calls: list = []
     res.attach_retry(FlipToQueued(calls))
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Errors")
     other = ResultPanel(res)              # a second view of the same result follows too
     assert not panel.retry_button.disabled
     assert panel.retry_button.description == "Retry 4 failed rows"   # skipped rows are not resent
@@ -249,12 +249,93 @@ def test_entry_result_text_and_html_reprs_are_bounded():
     assert len(page) < 30_000
 
 
+# -- tabs built when first selected -------------------------------------------------------------------
+
+def test_only_the_tab_on_view_is_built_and_the_others_when_first_selected():
+    res = make_result(n=40)
+    res.set_processing(0, "errored", "already entered journey")   # queued, then refused while processing
+    panel = ResultPanel(res)
+    assert panel.tabs.selected_index == 0 and "req-0" in panel.batches_pager.table.value
+    assert panel.errors_pager.table.value == panel.rows_pager.table.value == panel.raw_html.value == ""
+    assert panel.reasons_html.value == ""
+    panel.tabs.selected_index = TAB_TITLES.index("Errors")     # what a click on the tab's title does
+    frame = res.to_frame()
+    expected = frame[(frame["status"] != "queued") | (frame["processing"] == "errored")]
+    pd.testing.assert_frame_equal(panel.errors_pager.frame, expected)
+    assert "rows 1–17 of 17" in text(panel.errors_pager.label.value)   # 16 that did not queue, 1 errored
+    assert ">k0<" in panel.errors_pager.table.value and "already entered journey" in panel.errors_pager.table.value
+    assert ">k6<" in panel.errors_pager.table.value and ">k1<" not in panel.errors_pager.table.value
+    assert "By reason" in text(panel.reasons_html.value)
+    assert panel.rows_pager.table.value == ""                  # still not selected
+    assert "<pre>" in panel.select("Raw").raw_html.value
+
+
+def test_pages_hold_the_rows_at_their_positions():
+    n = 1_000
+    res = EntryResult("E", pd.Index([f"L{i}" for i in range(n)]), [f"k{i}" for i in range(n)])
+    for pos in range(n):
+        res.set_row(pos, "not_queued" if pos % 10 == 3 else "queued", message=f"m{pos}" if pos % 10 == 3 else None)
+    panel = ResultPanel(res, page_size=50).select("All rows")
+    panel.rows_pager.go(7)
+    table = panel.rows_pager.table.value
+    assert "rows 351–400 of 1,000" in text(panel.rows_pager.label.value)
+    assert table.count("<tr>") == 1 + 50 and ">L350<" in table and ">k399<" in table
+    assert ">k349<" not in table and ">k400<" not in table
+    errors = panel.select("Errors").errors_pager
+    errors.go(1)                                   # error rows 50..99: input positions 503, 513, ..., 993
+    table = errors.table.value
+    assert "rows 51–100 of 100" in text(errors.label.value) and table.count("<tr>") == 1 + 50
+    assert ">k503<" in table and ">m993<" in table and ">k493<" not in table and ">k504<" not in table
+    assert errors.frame.index.tolist() == [f"L{p}" for p in range(3, n, 10)]
+
+
+def test_a_retry_rebuilds_the_tab_on_view_and_the_others_when_next_selected():
+    res = make_result(n=22)
+    res.attach_retry(FlipToQueued([]))
+    panel = ResultPanel(res, page_size=5).select("Errors").select("All rows")
+    panel.rows_pager.go(1)
+    assert ">k6<" in panel.rows_pager.table.value and "not_queued" in panel.rows_pager.table.value
+    assert "rows 1–5 of 10" in text(panel.errors_pager.label.value)
+    panel.retry()                                  # on view: the All rows tab, rebuilt now on the same page
+    assert "rows 6–10 of 22" in text(panel.rows_pager.label.value)
+    assert "not_queued" not in panel.rows_pager.table.value and "ev-retry-6" in panel.rows_pager.table.value
+    assert "rows 1–5 of 10" in text(panel.errors_pager.label.value)   # not on view: left as it was, until...
+    panel.select("Errors")
+    assert "rows 1–2 of 2" in text(panel.errors_pager.label.value)    # ... selected: the skipped rows only
+    assert set(panel.errors_pager.frame["status"].astype(str)) == {"skipped"}
+    panel.select("Summary")
+    assert "req-0" in panel.batches_pager.table.value
+
+
+def test_a_pager_of_a_frame_and_a_pager_of_rows_fetched_a_page_at_a_time():
+    from sfmc_nb.widgets import Pager
+
+    frame = pd.DataFrame({"k": [f"k{i}" for i in range(12)]})
+    asked: list[tuple[int, int]] = []
+
+    def rows(start: int, end: int) -> pd.DataFrame:
+        asked.append((start, end))
+        return frame.iloc[start:end]
+
+    pager = Pager(page_size=5)
+    pager.set_rows(12, rows)
+    pager.go(2)
+    assert asked == [(0, 5), (10, 12)] and ">k11<" in pager.table.value and repr(pager) == "Pager(12 rows)"
+    pager.set_rows(7, rows)                        # the current page kept when it still exists: here the last
+    assert "rows 6–7 of 7" in text(pager.label.value) and asked[-1] == (5, 7)
+    assert pager.frame["k"].tolist() == [f"k{i}" for i in range(7)]
+    pager.set_frame(frame)
+    assert pager.frame is frame and "rows 6–10 of 12" in text(pager.label.value)
+
+
 # -- 100,000 rows -----------------------------------------------------------------------------------
 
 def test_hundred_thousand_rows_render_small():
     res = make_result(n=100_000)
     assert len(res._repr_html_().encode()) < 200_000
     panel = ResultPanel(res)
+    for title in TAB_TITLES:
+        panel.select(title)
     assert panel_html_size(panel) < 200_000
     assert "rows 1–50 of 100,000" in text(panel.rows_pager.label.value)
     panel.rows_pager.go(1_999)
@@ -511,7 +592,7 @@ def test_the_errors_tab_groups_rows_by_reason_before_listing_them():
     res = make_result(n=30, pattern=["queued", "failed"])
     for pos in res.positions(["failed"]):
         res.set_row(pos, "failed", message="not queued after 6 failed attempts (last: HTTP 500 from POST /x)")
-    panel = ResultPanel(res)
+    panel = ResultPanel(res).select("Errors")
     errors_tab = panel.tabs.children[TAB_TITLES.index("Errors")]
     assert errors_tab.children[0] is panel.reasons_html and errors_tab.children[1] is panel.errors_pager
     shown = text(panel.reasons_html.value)

@@ -8,11 +8,12 @@ import math
 import re
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 
 from .._html import STYLE, cell_text, frame_html
@@ -30,16 +31,26 @@ ERROR_COLUMNS = ["contactKey", "status", "errorcode", "message", "processing", "
 PROCESSING_COLOURS = {"processed": STATUS_COLOURS["queued"], "errored": ALERT_COLOUR, "pending": WARN_COLOUR}
 
 
+PageRows = Callable[[int, int], pd.DataFrame]
+"""``rows(start, end)``: rows ``start`` to ``end - 1`` of what a :class:`Pager` pages through, as a frame."""
+
+
 class Pager(widgets.VBox):
-    """One page of a frame with Prev/Next buttons and a "rows a–b of N" label (only the page is rendered)."""
+    """One page of rows with Prev/Next buttons and a "rows a–b of N" label.
+
+    Only the page on view is built and rendered: :meth:`set_rows` pages through rows fetched a page at a time
+    (a million-row result's page is 50 rows, never the whole table); :meth:`set_frame` through a frame.
+    """
 
     def __init__(self, page_size: int = PAGE_SIZE, *, empty: str = "no rows", css: str | None = None,
                  columns: Iterable[str] | None = None):
         self.page_size = max(1, int(page_size))
         self.columns = list(columns) if columns is not None else None
         self.page = 0
+        self.total = 0
         self.empty = empty
-        self.frame = pd.DataFrame()
+        self._whole: pd.DataFrame | None = pd.DataFrame()   # the frame given to set_frame (None: set_rows)
+        self._rows: PageRows = _frame_rows(pd.DataFrame())
         self.prev_button = widgets.Button(description="Prev", icon="chevron-left",
                                           layout=widgets.Layout(width="80px")).add_class("sfmc-prev")
         self.next_button = widgets.Button(description="Next", icon="chevron-right",
@@ -56,20 +67,31 @@ class Pager(widgets.VBox):
             self.add_class(css)
 
     def __repr__(self) -> str:
-        return f"Pager({len(self.frame):,} rows)"
+        return f"Pager({self.total:,} rows)"
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(len(self.frame) / self.page_size))
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every row paged through (for rows given to :meth:`set_rows`, built now: the whole table)."""
+        return self._whole if self._whole is not None else self._rows(0, self.total)
 
     def set_frame(self, frame: pd.DataFrame) -> None:
         """Show ``frame``, keeping the current page when it still exists."""
-        self.frame = frame
+        self.set_rows(len(frame), _frame_rows(frame))
+        self._whole = frame
+
+    def set_rows(self, total: int, rows: PageRows) -> None:
+        """Page through ``total`` rows that ``rows(start, end)`` gives a page at a time, keeping the current
+        page when it still exists."""
+        self.total, self._rows, self._whole = int(total), rows, None
         self.go(self.page)
 
     def go(self, page: int) -> None:
         self.page = max(0, min(int(page), self.pages - 1))
-        total = len(self.frame)
+        total = self.total
         start = self.page * self.page_size
         end = min(start + self.page_size, total)
         self.label.value = (f'<span class="sfmc-note">&nbsp;rows {start + 1:,}–{end:,} of {total:,}'
@@ -77,8 +99,12 @@ class Pager(widgets.VBox):
                             else f'<span class="sfmc-note">&nbsp;{html.escape(self.empty)}</span>')
         self.prev_button.disabled = self.page == 0
         self.next_button.disabled = self.page >= self.pages - 1
-        self.table.value = frame_html(self.frame, max_rows=self.page_size, start=start, empty=self.empty,
+        self.table.value = frame_html(self._rows(start, end), max_rows=self.page_size, empty=self.empty,
                                       columns=self.columns, footer=False) if total else ""
+
+
+def _frame_rows(frame: pd.DataFrame) -> PageRows:
+    return lambda start, end: frame.iloc[start:end]
 
 
 class ResultPanel(widgets.VBox):
@@ -90,6 +116,9 @@ class ResultPanel(widgets.VBox):
     ``reasons_html`` (class ``sfmc-reasons``: the rows grouped by reason, with the fix) and ``errors_pager``
     (Errors tab), ``rows_pager`` (All rows tab), ``raw_html`` (Raw tab), ``last_path``
     (the last CSV saved), ``last_error`` (the last retry/save exception, shown in ``notice``).
+
+    A tab is built when it is first selected (:meth:`select`, or a click on its title), and again after the
+    result changes: a million-row result's panel computes only its header and the tab on view.
     """
 
     def __init__(self, result: EntryResult, page_size: int = PAGE_SIZE):
@@ -120,6 +149,8 @@ class ResultPanel(widgets.VBox):
         self.add_class("sfmc-panel")
         self.retry_button.on_click(lambda _b: self.retry())
         self.save_button.on_click(lambda _b: self.save_csv())
+        self._stale: set[int] = set()   # tabs whose content is older than the result
+        self.tabs.observe(lambda change: self._build_tab(change["new"]), names="selected_index")
         result.on_change(_refresher(self))
         self.refresh()
 
@@ -195,16 +226,10 @@ class ResultPanel(widgets.VBox):
         return f'<div class="sfmc-note">{html.escape(intro)}</div><pre>{html.escape(text)}</pre>'
 
     def refresh(self) -> None:
-        """Re-render every part from the result (after a retry; cheap: only pages are rendered)."""
+        """Re-render from the result (after a retry or a wait): the header and buttons, and the tab on view;
+        the other tabs are rebuilt when next selected."""
         r = self.result
-        frame = r.to_frame()
         self.header.value = self.header_html()
-        self.summary_html.value = self.summary_table_html()
-        self.batches_pager.set_frame(r.batches)
-        self.errors_pager.set_frame(frame[(frame["status"] != "queued") | (frame["processing"] == "errored")])
-        self.reasons_html.value = self.reasons_table_html()
-        self.rows_pager.set_frame(frame)
-        self.raw_html.value = self.raw_text()
         n = self.retryable()
         self.retry_button.disabled = not r.can_retry or n == 0
         self.retry_button.description = f"Retry {n:,} failed rows" if n else "Retry failed rows"
@@ -214,6 +239,39 @@ class ResultPanel(widgets.VBox):
             self.retry_button.tooltip = "this result was not made by a live run"
         else:
             self.retry_button.tooltip = "send again the rows that did not queue (skipped rows need fixed data)"
+        self._stale = set(range(len(TAB_TITLES)))
+        self._build_tab(self.tabs.selected_index)
+
+    def select(self, title: str) -> ResultPanel:
+        """Show the tab ``title`` (one of :data:`TAB_TITLES`), building it if it is not up to date."""
+        self.tabs.selected_index = TAB_TITLES.index(title)
+        return self
+
+    def error_positions(self) -> np.ndarray:
+        """Positions of the rows the Errors tab lists: those that did not queue, and queued rows that the journey
+        then refused while processing them (found in the compact columns' codes, not row by row)."""
+        status, processing = self.result.status, self.result.processing
+        listed = status.values != status.code("queued")
+        listed |= processing.values == processing.code("errored")
+        return np.flatnonzero(listed)
+
+    def _build_tab(self, index: int | None) -> None:
+        if index is None or index not in self._stale:
+            return
+        self._stale.discard(index)
+        r = self.result
+        title = TAB_TITLES[index]
+        if title == "Summary":
+            self.summary_html.value = self.summary_table_html()
+            self.batches_pager.set_frame(r.batches)
+        elif title == "Errors":
+            positions = self.error_positions()
+            self.reasons_html.value = self.reasons_table_html()
+            self.errors_pager.set_rows(len(positions), lambda start, end: r.rows_frame(positions[start:end]))
+        elif title == "All rows":
+            self.rows_pager.set_rows(len(r), lambda start, end: r.rows_frame(np.arange(start, end)))
+        else:
+            self.raw_html.value = self.raw_text()
 
     def _say(self, text: str, colour: str | None = None) -> None:
         style = f' style="color:{colour}"' if colour else ""
