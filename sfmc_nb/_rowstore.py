@@ -184,6 +184,10 @@ class TextColumn(_Column):
             self.texts.append(value)
         return code
 
+    def code_of(self, value: Any) -> int | None:
+        """The code of ``value`` when some row has held it (None: no row has), for comparing whole columns."""
+        return self._code.get(value)
+
     def _get(self, pos: int) -> Any:
         code = int(self.values[pos])
         return None if code < 0 else self.texts[code]

@@ -283,7 +283,7 @@ class EntryResult:
         keep = status.values != STATUSES.index("queued")
         if self.dry_run:
             message = self._columns()["message"]
-            dry = message._code.get(DRY_RUN)
+            dry = message.code_of(DRY_RUN)
             if dry is not None:
                 keep &= message.values != dry
         return np.flatnonzero(keep)
@@ -316,9 +316,10 @@ class EntryResult:
 
     def _resendable(self) -> np.ndarray:
         """Which rows :meth:`retry` sends again, as a mask (compared on the columns' codes, not row by row)."""
-        status, message = self._columns()["status"], self._columns()["message"]
+        column = self._columns()
+        status, message = column["status"], column["message"]
         resend = np.isin(status.values, [status.code("not_queued"), status.code("failed")])
-        unsent = message._code.get(NOT_SENT)
+        unsent = message.code_of(NOT_SENT)
         if unsent is not None:
             resend |= (status.values == status.code("skipped")) & (message.values == unsent)
         return resend

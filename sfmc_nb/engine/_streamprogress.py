@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from .._rules import PENDING, PROGRESS_STATUSES
 from .context import ProgressCallback, progress_callback
 from .progress import ProgressEvent, ProgressKind
+from .sources import is_polars
 
 __all__ = ["StreamProgress", "known_rows", "whole_stream_progress"]
 
@@ -42,7 +43,7 @@ def known_rows(source: object) -> int | None:
             return int(pq.ParquetFile(path).metadata.num_rows)
         if isinstance(source, (list, tuple)):
             return sum(len(chunk) for chunk in source)
-        if type(source).__module__.split(".")[0] == "polars" and not hasattr(source, "collect"):
+        if is_polars(source) and not hasattr(source, "collect"):
             return int(source.height)   # type: ignore[attr-defined]
     except Exception:   # no pyarrow, an unreadable file, odd items: the run says what is wrong, progress guesses not
         return None

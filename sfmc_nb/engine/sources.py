@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import ConfigurationError, ValidationError
 
-__all__ = ["CHUNK_ROWS", "is_stream", "iter_chunks", "fingerprint", "describe"]
+__all__ = ["CHUNK_ROWS", "is_stream", "is_polars", "iter_chunks", "fingerprint", "describe"]
 
 CHUNK_ROWS = 100_000
 """Rows read from a file at a time: the memory a run holds is about one chunk's worth."""
@@ -39,7 +39,7 @@ def describe(source: object) -> str:
     """A short name for the source in messages."""
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
-    return f"the polars {type(source).__name__}" if _is_polars(source) else f"the {type(source).__name__}"
+    return f"the polars {type(source).__name__}" if is_polars(source) else f"the {type(source).__name__}"
 
 
 def iter_chunks(source: object, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
@@ -59,7 +59,7 @@ def _chunks(source: object, chunk_rows: int) -> Iterator[pd.DataFrame]:
         yield source
     elif isinstance(source, (str, os.PathLike)):
         yield from _file_chunks(Path(source), chunk_rows)
-    elif _is_polars(source):
+    elif is_polars(source):
         yield from _polars_chunks(source, chunk_rows)
     elif isinstance(source, Iterable) and not isinstance(source, (bytes, dict)):
         start = 0
@@ -161,7 +161,8 @@ def _nullable_types() -> dict[Any, Any]:
     return {**types, pa.bool_(): pd.BooleanDtype()}
 
 
-def _is_polars(source: object) -> bool:
+def is_polars(source: object) -> bool:
+    """True for a polars object (recognised by its module, without importing polars)."""
     return type(source).__module__.split(".")[0] == "polars"
 
 
