@@ -203,11 +203,35 @@ def _kind(value: Any) -> str:
 
 
 def _access_token(value: Any, host: str) -> Secret:
-    """The answer's ``access_token``, wrapped at once; anything but a non-empty string is refused."""
+    """The answer's ``access_token``, wrapped at once; anything but printable ASCII without spaces is refused.
+
+    A token goes into the ``Authorization`` header as it is: a line break there would add a header of the
+    server's choosing, and text outside Latin-1 cannot be sent at all. The refusal never quotes the token.
+    """
     if not isinstance(value, str) or not value.strip():
         raise AuthError(f"the token endpoint at {host} answered HTTP 200 with access_token {_kind(value)}, not a "
                         "token string; the service misbehaved or the auth base URL points elsewhere", status=200)
-    return Secret(value.strip())
+    value = Secret(value.strip())   # from here on, no frame holds the token in plain text
+    problem = _malformed(value)
+    if problem:
+        raise AuthError(f"the token endpoint at {host} answered HTTP 200 with a malformed access_token ({problem}); "
+                        "a token is printable ASCII without spaces, so it was not used and nothing was sent with it: "
+                        "the service misbehaved or the auth base URL points elsewhere", status=200)
+    return value
+
+
+def _malformed(token: Secret) -> str | None:
+    """What makes ``token`` unfit for an HTTP header (never the token itself), or ``None`` when it is fit."""
+    text = token.reveal()
+    if "\r" in text or "\n" in text:
+        return "it holds a line break"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return "it holds a control character"
+    if any(ord(c) > 0x7E for c in text):
+        return "it holds a character outside ASCII"
+    if any(c.isspace() for c in text):
+        return "it holds a space"
+    return None
 
 
 def _rest_url(value: Any, host: str) -> str:
