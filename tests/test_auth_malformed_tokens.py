@@ -12,7 +12,8 @@ import pytest
 from scripted_server import Answer, ScriptedServer, token_answer
 
 import sfmc_nb
-from sfmc_nb.errors import AuthError
+from sfmc_nb.client import RetryPolicy
+from sfmc_nb.errors import AuthError, ConnectError
 
 BATCH = "/interaction/v1/async/events"
 JOURNEYS = "/interaction/v1/interactions"
@@ -57,4 +58,14 @@ def test_blanks_around_a_token_are_trimmed_and_the_token_is_used(srv):
     conn = login(srv)
     conn.journeys()
     assert srv.received[-1].headers["Authorization"] == f"Bearer {TOKEN_BODY}"
+    conn.close()
+
+
+def test_a_header_http_cannot_carry_is_a_connect_error_and_nothing_leaves(srv):
+    srv.routes[("POST", "/v2/token")] = lambda req: token_answer(srv.url, token=TOKEN_BODY)
+    conn = login(srv, retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(ConnectError, match="could not be built") as info:
+        conn.request("GET", JOURNEYS, headers={"X-Note": "caf\u00e9 \u2603"})
+    assert info.value.sent is False and conn.requests_sent == 0
+    assert srv.paths() == ["/v2/token"]
     conn.close()

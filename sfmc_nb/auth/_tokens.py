@@ -118,7 +118,7 @@ class TokenManager:
             resp = self._session.post(url, data=_token_body(self.credentials),
                                       headers={"Content-Type": "application/json"}, timeout=self._timeout,
                                       allow_redirects=False)
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, ValueError) as exc:   # ValueError: http.client's refusals
             failure = transport_failure(exc, what="the token request", host=self.credentials.host, method="POST",
                                         path=TOKEN_PATH, read_timeout=self._timeout[1])
             self.requests_sent += int(failure.sent)
