@@ -18,6 +18,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from .._rules import one_line
 from ..errors import ConnectError, OutcomeUnknownError, TransportError
+from ._scrub import hide_tokens
 
 __all__ = ["never_sent", "transport_failure"]
 
@@ -81,7 +82,7 @@ def never_sent(exc: BaseException) -> bool:
 
 def _tls_reason(err: BaseException) -> str:
     reason = getattr(err, "verify_message", None) or getattr(err, "reason", None) or type(err).__name__
-    return one_line(reason, 80)
+    return one_line(hide_tokens(str(reason)), 80)
 
 
 def transport_failure(exc: BaseException, *, what: str, host: str, method: str, path: str,

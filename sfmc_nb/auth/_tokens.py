@@ -24,6 +24,7 @@ from .._rules import backoff_delay, dumps_strict, one_line, scrub
 from ..errors import AuthError, ConfigurationError, TransportError
 from ._credentials import Credentials, Secret
 from ._failures import transport_failure
+from ._scrub import remember_token
 from ._urls import check_url, redirect_target, shown_url
 
 __all__ = ["Token", "TokenManager", "DEFAULT_TOKEN_LIFETIME", "MAX_TOKEN_LIFETIME", "token_lifetime"]
@@ -162,7 +163,9 @@ class TokenManager:
         lifetime = token_lifetime(answer.get("expires_in"), host)
         scope = answer.get("scope")
         log.debug("token granted for %s, expires in %.0f s", host, lifetime)
-        return Token(value, time.monotonic() + lifetime, lifetime, scope if isinstance(scope, str) else None, rest)
+        token = Token(value, time.monotonic() + lifetime, lifetime, scope if isinstance(scope, str) else None, rest)
+        remember_token(token)
+        return token
 
     def _redirected(self, resp: requests.Response) -> AuthError:
         target = shown_url(redirect_target(resp.url or self.credentials.auth_base_url, resp.headers.get("Location")))
