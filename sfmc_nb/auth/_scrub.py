@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import weakref
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -30,11 +31,13 @@ PROTECTED_LOGGERS = ("sfmc_nb", "sfmc_nb.auth", "sfmc_nb.client", "sfmc_nb.engin
 
 
 _live: weakref.WeakSet[Token] = weakref.WeakSet()   # tokens some TokenManager or call still holds
+_live_lock = threading.Lock()   # a token granted in one thread while another scrubs a message
 
 
 def remember_token(token: Token) -> None:
     """Note a token just granted, so every message is scrubbed of it for as long as it is alive."""
-    _live.add(token)
+    with _live_lock:
+        _live.add(token)
 
 
 def _spellings(token: str) -> set[str]:
@@ -45,7 +48,9 @@ def _spellings(token: str) -> set[str]:
 
 def hide_tokens(text: str, tokens: Iterable[str] = ()) -> str:
     """``text`` with every live access token (and ``tokens``) masked, and whatever follows ``Bearer`` too."""
-    values = [*tokens, *(token.value.reveal() for token in list(_live))]
+    with _live_lock:
+        live = list(_live)
+    values = [*tokens, *(token.value.reveal() for token in live)]
     text = scrub(text, {s for value in values if value for s in _spellings(value)})
     return _BEARER.sub(lambda m: f"{m.group(1)} {SECRET_MASK}", text)
 
