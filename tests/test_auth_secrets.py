@@ -70,6 +70,8 @@ FAILED_LOGINS = {   # built on demand, so no test frame holds the token
     "hung-up": lambda: Answer(hang_up=True),                           # read the body, then hung up
     "500": lambda: Answer(500, {"message": "token service down"}),     # answered 500, three times
     "bad-rest-url": lambda: Answer(200, {"access_token": TOKEN, "expires_in": 1079, "rest_instance_url": "ftp://x/"}),
+    "malformed-token": lambda: Answer(200, {"access_token": TOKEN + "\r\nX-Evil: 1", "expires_in": 1079,
+                                            "rest_instance_url": "http://127.0.0.1:9/"}),
 }
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -183,12 +184,41 @@ class _Settings:
 
 
 def _subdomain_url(subdomain: str) -> str:
+    """The auth base URL of a tenant subdomain. A wrong one is described, never quoted: it may hold a password."""
     subdomain = subdomain.strip()
-    if not SUBDOMAIN_RE.match(subdomain) or not subdomain.startswith("mc"):
-        raise ConfigurationError(
-            f"subdomain {subdomain!r} is malformed: a tenant subdomain is 28 characters of a-z, 0-9 "
-            "and '-', starting with 'mc' (copy it from the Installed Package's auth base URI)")
-    return f"https://{subdomain}.auth.marketingcloudapis.com/"
+    if SUBDOMAIN_RE.match(subdomain) and subdomain.startswith("mc"):
+        return f"https://{subdomain}.auth.marketingcloudapis.com/"
+    expected = ("a tenant subdomain is 28 characters of a-z, 0-9 and '-', starting with 'mc' (copy it from the "
+                "Installed Package's auth base URI)")
+    if "@" in subdomain:
+        raise ConfigurationError(f"subdomain{_host_named(subdomain)} must not contain a user name or password: "
+                                 f"{expected}; give the client id and secret as SFMC_CLIENT_ID / SFMC_CLIENT_SECRET")
+    if "://" in subdomain:
+        raise ConfigurationError(f"subdomain{_host_named(subdomain)} is a URL: {expected}; or give the URL as "
+                                 "auth_base_url= / --auth-base-url / SFMC_AUTH_BASE_URL")
+    raise ConfigurationError(f"subdomain is malformed ({_subdomain_problem(subdomain)}): {expected}")
+
+
+def _subdomain_problem(subdomain: str) -> str:
+    """What is wrong with a subdomain, in words that do not quote it."""
+    if len(subdomain) != 28:
+        return f"it has {len(subdomain)} characters"
+    if any(c.isupper() for c in subdomain):
+        return "it has upper-case letters"
+    if not re.fullmatch(r"[a-z0-9-]*", subdomain):
+        return "it holds characters other than a-z, 0-9 and '-'"
+    return "it does not start with 'mc'"
+
+
+def _host_named(url: str) -> str:
+    """`` (host h)`` for a URL whose host can be read with certainty, else nothing: never its user or password."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return ""
+    trustworthy = host and "@" not in parts.path + parts.query + parts.fragment   # else a '/' split the password
+    return f" (host {host})" if trustworthy else ""
 
 
 def _account_number(account: Any) -> int | None:

@@ -18,6 +18,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from .._rules import one_line
 from ..errors import ConnectError, OutcomeUnknownError, TransportError
+from ._scrub import hide_tokens
 
 __all__ = ["never_sent", "transport_failure"]
 
@@ -26,6 +27,7 @@ _NOT_BUILT = (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
 _NO_CONNECTION = (NewConnectionError, NameResolutionError, ConnectTimeoutError, requests.exceptions.ConnectTimeout,
                   ConnectionRefusedError, requests.exceptions.ProxyError, socket.gaierror) + _NOT_BUILT
 _HANDSHAKE_FRAMES = {"do_handshake", "_validate_conn"}   # ssl's handshake; urllib3's checks before the first byte
+_BUILDING_FRAMES = {"putrequest", "putheader"}   # http.client checks the request line and headers before writing
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -49,27 +51,38 @@ def _tls_error(exc: BaseException) -> BaseException | None:
     return (inner or found or [None])[0]
 
 
-def _in_handshake(exc: BaseException) -> bool:
-    """True when a TLS error was raised while the connection was being set up (before the request was written)."""
+def _raised_in(exc: BaseException, frames: set[str]) -> bool:
+    """True when ``exc`` (or an exception behind it) was raised inside a function named in ``frames``."""
     for err in _chain(exc):
         tb: TracebackType | None = err.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_name in _HANDSHAKE_FRAMES:
+            if tb.tb_frame.f_code.co_name in frames:
                 return True
             tb = tb.tb_next
     return False
+
+
+def _in_handshake(exc: BaseException) -> bool:
+    """True when a TLS error was raised while the connection was being set up (before the request was written)."""
+    return _raised_in(exc, _HANDSHAKE_FRAMES)
+
+
+def _refused_by_http_client(exc: BaseException) -> bool:
+    """True for http.client refusing a header or request line (a line break, text outside Latin-1) unsent."""
+    return (isinstance(exc, ValueError) and not isinstance(exc, requests.exceptions.RequestException)
+            and _raised_in(exc, _BUILDING_FRAMES))
 
 
 def never_sent(exc: BaseException) -> bool:
     """True when a request failed before it could leave (so sending it again is safe)."""
     if _tls_error(exc) is not None and not isinstance(exc, requests.exceptions.ProxyError):
         return _in_handshake(exc)
-    return any(isinstance(e, _NO_CONNECTION) for e in _chain(exc))
+    return _refused_by_http_client(exc) or any(isinstance(e, _NO_CONNECTION) for e in _chain(exc))
 
 
 def _tls_reason(err: BaseException) -> str:
     reason = getattr(err, "verify_message", None) or getattr(err, "reason", None) or type(err).__name__
-    return one_line(reason, 80)
+    return one_line(hide_tokens(str(reason)), 80)
 
 
 def transport_failure(exc: BaseException, *, what: str, host: str, method: str, path: str,
@@ -90,6 +103,10 @@ def transport_failure(exc: BaseException, *, what: str, host: str, method: str, 
     if any(isinstance(e, (NameResolutionError, socket.gaierror)) for e in _chain(exc)):
         return ConnectError(f"{what}: could not resolve {host}: check the subdomain (SFMC_SUBDOMAIN / "
                             "SFMC_AUTH_BASE_URL) and the network's DNS; nothing was sent", method=method, path=path)
+    if _refused_by_http_client(exc):
+        return ConnectError(f"{what}: the request to {host} could not be built ({type(exc).__name__}): a header "
+                            "(the access token included) holds a line break or a character outside Latin-1; nothing "
+                            "was sent", method=method, path=path)
     if isinstance(exc, _NOT_BUILT):
         return ConnectError(f"{what}: the request to {host} could not be built ({type(exc).__name__}): check the "
                             "URL; nothing was sent", method=method, path=path)
@@ -103,5 +120,8 @@ def transport_failure(exc: BaseException, *, what: str, host: str, method: str, 
     if isinstance(exc, requests.exceptions.Timeout):
         return OutcomeUnknownError(f"{what}: no answer from {host} within {read_timeout:g} s; the request may have "
                                    "been carried out", method=method, path=path)
+    if not isinstance(exc, requests.exceptions.RequestException):
+        return OutcomeUnknownError(f"{what}: the request to {host} failed ({type(exc).__name__}); the request "
+                                   "may have been carried out", method=method, path=path)
     return OutcomeUnknownError(f"{what}: the connection to {host} was closed before the answer arrived; the "
                                "request may have been carried out", method=method, path=path)

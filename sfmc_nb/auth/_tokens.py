@@ -24,6 +24,7 @@ from .._rules import backoff_delay, dumps_strict, one_line, scrub
 from ..errors import AuthError, ConfigurationError, TransportError
 from ._credentials import Credentials, Secret
 from ._failures import transport_failure
+from ._scrub import remember_token
 from ._urls import check_url, redirect_target, shown_url
 
 __all__ = ["Token", "TokenManager", "DEFAULT_TOKEN_LIFETIME", "MAX_TOKEN_LIFETIME", "token_lifetime"]
@@ -118,7 +119,7 @@ class TokenManager:
             resp = self._session.post(url, data=_token_body(self.credentials),
                                       headers={"Content-Type": "application/json"}, timeout=self._timeout,
                                       allow_redirects=False)
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, ValueError) as exc:   # ValueError: http.client's refusals
             failure = transport_failure(exc, what="the token request", host=self.credentials.host, method="POST",
                                         path=TOKEN_PATH, read_timeout=self._timeout[1])
             self.requests_sent += int(failure.sent)
@@ -162,7 +163,9 @@ class TokenManager:
         lifetime = token_lifetime(answer.get("expires_in"), host)
         scope = answer.get("scope")
         log.debug("token granted for %s, expires in %.0f s", host, lifetime)
-        return Token(value, time.monotonic() + lifetime, lifetime, scope if isinstance(scope, str) else None, rest)
+        token = Token(value, time.monotonic() + lifetime, lifetime, scope if isinstance(scope, str) else None, rest)
+        remember_token(token)
+        return token
 
     def _redirected(self, resp: requests.Response) -> AuthError:
         target = shown_url(redirect_target(resp.url or self.credentials.auth_base_url, resp.headers.get("Location")))
@@ -203,11 +206,35 @@ def _kind(value: Any) -> str:
 
 
 def _access_token(value: Any, host: str) -> Secret:
-    """The answer's ``access_token``, wrapped at once; anything but a non-empty string is refused."""
+    """The answer's ``access_token``, wrapped at once; anything but printable ASCII without spaces is refused.
+
+    A token goes into the ``Authorization`` header as it is: a line break there would add a header of the
+    server's choosing, and text outside Latin-1 cannot be sent at all. The refusal never quotes the token.
+    """
     if not isinstance(value, str) or not value.strip():
         raise AuthError(f"the token endpoint at {host} answered HTTP 200 with access_token {_kind(value)}, not a "
                         "token string; the service misbehaved or the auth base URL points elsewhere", status=200)
-    return Secret(value.strip())
+    value = Secret(value.strip())   # from here on, no frame holds the token in plain text
+    problem = _malformed(value)
+    if problem:
+        raise AuthError(f"the token endpoint at {host} answered HTTP 200 with a malformed access_token ({problem}); "
+                        "a token is printable ASCII without spaces, so it was not used and nothing was sent with it: "
+                        "the service misbehaved or the auth base URL points elsewhere", status=200)
+    return value
+
+
+def _malformed(token: Secret) -> str | None:
+    """What makes ``token`` unfit for an HTTP header (never the token itself), or ``None`` when it is fit."""
+    text = token.reveal()
+    if "\r" in text or "\n" in text:
+        return "it holds a line break"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return "it holds a control character"
+    if any(ord(c) > 0x7E for c in text):
+        return "it holds a character outside ASCII"
+    if any(c.isspace() for c in text):
+        return "it holds a space"
+    return None
 
 
 def _rest_url(value: Any, host: str) -> str:

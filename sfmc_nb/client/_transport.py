@@ -223,7 +223,8 @@ class Transport:
         try:
             resp = self.session.request(call.method, url, params=params, data=call.body, headers=call.headers,
                                         auth=_BearerAuth(token), timeout=self.timeout, allow_redirects=False)
-        except requests.exceptions.RequestException as exc:  # incl. an answer cut off mid-body
+        except (requests.exceptions.RequestException, ValueError) as exc:
+            # incl. an answer cut off mid-body, and http.client refusing a header (its text quotes the value)
             failure = transport_failure(exc, what=f"{call.method} {call.path}", host=host_of(url),
                                         method=call.method, path=call.path, read_timeout=self.timeout[1])
             self._count(failure.sent)

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import NamedTuple
 
 from .._rules import PENDING, PROGRESS_STATUSES
+from ..auth import hide_tokens
 from ..batching import Batch, PreparedRows
 from ..client import Connection
 from ..results import BatchRecord, EntryResult
@@ -348,5 +349,5 @@ class Runner:
             self._batches_done += 1
         if outcome.fatal is not None:
             self.ctx.stop.set()
-            res.warnings.append(f"run stopped: {outcome.fatal}")
+            res.warnings.append(f"run stopped: {hide_tokens(str(outcome.fatal))}")
         self.emit(ProgressKind.BATCH)

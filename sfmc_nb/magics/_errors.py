@@ -17,7 +17,7 @@ from IPython.core.error import UsageError
 
 from .. import client as _client
 from .._rules import join_limited, one_line, scrub
-from ..auth import ENV_NAMES, read_dotenv
+from ..auth import ENV_NAMES, hide_tokens, read_dotenv
 from ..errors import ApiError, SfmcError
 
 __all__ = ["MAX_ERROR_CHARS", "MAX_LISTED", "HelpShown", "listed", "usage_error", "known_secrets", "session_secrets",
@@ -90,11 +90,11 @@ def guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         except HelpShown:
             return None
         except UsageError as exc:
-            raise UsageError(scrub(str(exc), session_secrets(self.settings.own_sandboxes))) from None
+            raise UsageError(hide_tokens(scrub(str(exc), session_secrets(self.settings.own_sandboxes)))) from None
         except SfmcError as exc:
             if not self.settings.short_errors:
                 raise
-            text = scrub(short_message(exc), session_secrets(self.settings.own_sandboxes))
+            text = hide_tokens(scrub(short_message(exc), session_secrets(self.settings.own_sandboxes)))
             raise usage_error(text, exc) from None
 
     return wrapper

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .._html import STYLE, cell_text, frame_html
 from .._rules import STATUS_COLOURS, STATUS_LABELS, STATUSES, counts_text, is_missing
+from ..auth import hide_tokens
 from ..results import EntryResult
 from ._format import ALERT_COLOUR, PAGE_SIZE, WARN_COLOUR, seconds_text
 
@@ -288,7 +289,7 @@ class ResultPanel(widgets.VBox):
             self.result.retry()
         except Exception as exc:  # shown in the panel: a button click has nowhere to raise to
             self.last_error = exc
-            self._say(f"retry failed: {type(exc).__name__}: {exc}", ALERT_COLOUR)
+            self._say(f"retry failed: {type(exc).__name__}: {hide_tokens(str(exc))}", ALERT_COLOUR)
             ok = False
         else:
             self.retry_runs += 1
