@@ -133,9 +133,11 @@ def _unreadable(exc: Exception, path: Path, kind: str, rows: int) -> ValidationE
     if compression and isinstance(exc, (OSError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError)):
         return ValidationError(f"{name} cannot be decompressed{where} ({type(exc).__name__}: {problem}): it is "
                                f"damaged, cut short or not {compression} data; compress it again, or pass the .csv")
-    if kind == "CSV" and isinstance(exc, (ValueError, OSError)):   # ParserError: an unclosed quote, a ragged line
+    if kind == "CSV" and isinstance(exc, ValueError):   # ParserError: an unclosed quote, a ragged line
         return ValidationError(f"{name} cannot be read as CSV{where}: {problem}; fix the file there (every quote "
                                "closed, as many fields as the header), or read it yourself and pass DataFrames")
+    if kind == "CSV" and isinstance(exc, OSError):      # no permission, a disk or network share failing
+        return ValidationError(f"{name} cannot be read{where}: {problem}")
     if kind == "Parquet" and (isinstance(exc, (ValueError, OSError, EOFError))
                               or type(exc).__module__.startswith("pyarrow")):   # ArrowInvalid, a damaged page
         return ValidationError(f"{name} is not a readable Parquet file{where}: {problem}; write it again, or read "
