@@ -300,7 +300,7 @@ def test_bytes_that_are_not_utf8_are_replaced_with_a_note_on_the_trace(graph):
                        r"for \(a download without rows still has its header line\)"),
     (Answer(200, "<html><body>Your session has expired. Please log in.</body></html>"),
      r"an HTML page, not the CSV asked for .*the session may have expired\): log in again and trace again\. "
-     r"It starts: '<html><body>Your session has expired"),
+     r"It says: 'Your session has expired\. Please log in\.'$"),
     (Answer(200, b"<?xml version='1.0'?><error>Session expired</error>", {"Content-Type": "text/csv"}),
      r"an HTML page, not the CSV asked for"),
     (Answer(200, gzip.compress(history_csv().encode()), {"Content-Type": "text/csv"}),

@@ -218,7 +218,8 @@ def test_2000_queued_contacts_never_trace_as_0_entered_from_an_answer_that_is_no
     keys = [f"h-{i:04d}" for i in range(2000)]
     res = enter(sb, conn, keys)
     assert res.counts["queued"] == 2000 and set(sb.entry_counts(sb.event_key).values()) == {1}
-    for answer, message in [("html", "an HTML page, not the CSV asked for .*It starts: '<!DOCTYPE html>"),
+    for answer, message in [("html", "an HTML page, not the CSV asked for .*It says: 'Session expired: Your "
+                                     "session has expired Please log in again.'"),
                             ("empty", "empty, not the CSV asked for"),
                             ("gzip", "gzip-compressed data sent without saying so")]:
         sb.configure(history_answer=answer)

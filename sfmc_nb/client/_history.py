@@ -12,13 +12,14 @@ import io
 import json
 import re
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 import requests
 
 from .._rules import join_limited, one_line
 from ..errors import UnexpectedAnswerError, ValidationError
+from ._answers import text_excerpt
 
 __all__ = ["HistoryRows", "read_history_csv", "history_answer", "KEY_COLUMN", "ACTIVITY_COLUMNS"]
 
@@ -57,15 +58,15 @@ def read_history_csv(data: str | bytes, charset: str | None = None) -> HistoryRo
     if not text.strip():
         return HistoryRows(notes=notes)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[], index_col=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=object, keep_default_na=False, na_values=[], index_col=False)
     except pd.errors.EmptyDataError:
         return HistoryRows(notes=notes)
     except ValueError as exc:      # ParserError: an unclosed quote, a line with more fields than the header
         raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
     columns = [str(c).strip() for c in frame.columns]
-    frame.columns = pd.Index(columns, dtype=object)
-    rows = cast("list[dict[str, Any]]", frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
-    return HistoryRows(rows, columns, notes)
+    values = [[None if v is None or v != v else v for v in frame.iloc[:, n].tolist()] if frame.iloc[:, n].hasnans
+              else frame.iloc[:, n].tolist() for n in range(len(columns))]       # a missing value is None
+    return HistoryRows((dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)), columns, notes)
 
 
 def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
@@ -92,7 +93,7 @@ def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRo
     content_type = resp.headers.get("Content-Type") or ""
     media = content_type.split(";")[0].strip().lower()
     first = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    excerpt = one_line(data[:_EXCERPT * 4].decode("utf-8", errors="replace"), _EXCERPT)
+    excerpt = text_excerpt(_printable(data[:_EXCERPT * 20].decode("utf-8", errors="replace")), _EXCERPT)
 
     def refuse(what: str) -> UnexpectedAnswerError:
         return UnexpectedAnswerError(status=resp.status_code, method=method, path=path, body=excerpt,
@@ -102,10 +103,11 @@ def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRo
         raise refuse("empty, not the CSV asked for (a download without rows still has its header line): ask "
                      "again; if it stays empty, the tenant's journey history service is not answering")
     if data[:2] == b"\x1f\x8b":
-        raise refuse("gzip-compressed data sent without saying so (no Content-Encoding), not CSV text")
+        raise refuse("gzip-compressed data sent without saying so (no Content-Encoding), not CSV text: a proxy "
+                     "in between may be compressing answers")
     if "html" in media or first == b"<":
         raise refuse(f"an HTML page, not the CSV asked for (a login, error or proxy page; the session may have "
-                     f"expired): log in again and trace again. It starts: {excerpt!r}")
+                     f"expired): log in again and trace again. It says: {excerpt!r}")
     if "json" in media or first in (b"{", b"["):
         raise refuse(f"JSON, not the CSV asked for: {_json_message(data)}")
     match = _CHARSET.search(content_type)
@@ -116,8 +118,14 @@ def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRo
     names = {c.lower() for c in rows.columns}
     if KEY_COLUMN.lower() not in names or not names & {c.lower() for c in ACTIVITY_COLUMNS}:
         raise refuse(f"not the CSV asked for: a history needs the columns {KEY_COLUMN} and one of "
-                     f"{', '.join(ACTIVITY_COLUMNS)}, its first line has {join_limited(rows.columns, 12) or 'none'}")
+                     f"{', '.join(ACTIVITY_COLUMNS)}, its first line has "
+                     f"{one_line(_printable(join_limited(rows.columns, 12)), _EXCERPT) or 'none'}")
     return rows
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (binary data read as text) shown as ``?``."""
+    return "".join(c if c.isprintable() or c.isspace() else "?" for c in text)
 
 
 def _json_message(data: bytes) -> str:
