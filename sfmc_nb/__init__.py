@@ -33,6 +33,7 @@ from .errors import (
     SfmcError,
     SfmcWarning,
     TransportError,
+    UnexpectedAnswerError,
     ValidationError,
 )
 from .journeys import JourneyGraph, JourneyTrace, trace
@@ -48,8 +49,8 @@ __all__ = [
     "trace", "JourneyTrace", "JourneyGraph",
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
-    "RateLimitError", "RedirectError", "ServerError", "TransportError", "ConnectError", "OutcomeUnknownError",
-    "SfmcWarning",
+    "RateLimitError", "RedirectError", "ServerError", "UnexpectedAnswerError", "TransportError", "ConnectError",
+    "OutcomeUnknownError", "SfmcWarning",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]

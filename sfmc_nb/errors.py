@@ -13,7 +13,9 @@ client secret, an access token or request headers in its text or attributes.
     │   ├── NotFoundError       404: unknown journey, version or event definition
     │   ├── RateLimitError      429: ``retry_after`` seconds, when the service said
     │   ├── ServerError         5xx: the request may or may not have been carried out
-    │   └── RedirectError       3xx not followed: ``location`` (credentials and contact data never go there)
+    │   ├── RedirectError       3xx not followed: ``location`` (credentials and contact data never go there)
+    │   └── UnexpectedAnswerError  2xx, but not what was asked for: an HTML page (a login or proxy page), an
+    │                           empty body, CSV without the columns asked for
     └── TransportError          no HTTP answer at all: ``method``, ``path``, ``sent``
         ├── ConnectError        the request never left (connection refused, DNS): safe to resend
         └── OutcomeUnknownError the request went out, the answer was lost (read timeout, reset):
@@ -40,6 +42,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "RedirectError",
+    "UnexpectedAnswerError",
     "TransportError",
     "ConnectError",
     "OutcomeUnknownError",
@@ -72,7 +75,8 @@ class AuthError(SfmcError):
 
 
 class ApiError(SfmcError):
-    """A REST call answered with an HTTP error status.
+    """A REST call answered with an HTTP error status (or, :class:`UnexpectedAnswerError`, with a success whose body
+    is not what was asked for).
 
     ``body`` is the parsed JSON answer, else the answer's text (or ``None``); the message carries only a short
     excerpt of a text answer. Request headers are never kept.
@@ -119,6 +123,12 @@ class RedirectError(ApiError):
     def __init__(self, *, location: str | None = None, **kwargs: Any):
         self.location = location
         super().__init__(**kwargs)
+
+
+class UnexpectedAnswerError(ApiError):
+    """A success status whose body is not what was asked for (an HTML "session expired" page, an empty body, CSV
+    without the columns asked for): nothing can be read from it, and reading it as "no rows" would mislead.
+    ``body`` keeps a short excerpt of the answer."""
 
 
 class TransportError(SfmcError):

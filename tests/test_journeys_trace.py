@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import gzip
 import importlib
+import io
+import random
 import time
 
 import pandas as pd
 import pytest
-from test_journeys_samples import CONTACTS, EXPECTED, definition, history_csv, history_rows
+from scripted_server import Answer, ScriptedServer, token_answer
+from test_journeys_samples import CONTACTS, EXPECTED, definition, guid, history_csv, history_rows
 
 import sfmc_nb
-from sfmc_nb.errors import ConfigurationError, ValidationError
-from sfmc_nb.journeys import JourneyGraph, JourneyTrace, events_frame, trace
+from sfmc_nb.errors import ApiError, ConfigurationError, UnexpectedAnswerError, ValidationError
+from sfmc_nb.journeys import JourneyGraph, JourneyTrace, events_frame, read_rows, trace
 
 trace_module = importlib.import_module("sfmc_nb.journeys.trace")   # the package's `trace` is the function
 
@@ -237,3 +243,95 @@ def test_rows_of_other_journeys_are_left_out_should_the_filter_be_ignored():
             {"ContactKey": "c"}, {"definitionId": "aaa", "ContactKey": "c"}]
     assert trace_module._of_journey(rows, "aaa") == [rows[0], rows[2], rows[3]]
     assert trace_module._of_journey(rows, "") == rows
+
+
+# ---- history answers the trace must not misread (served over HTTP by a scripted server) -------------------
+
+DOWNLOAD = "/interaction/v1/interactions/journeyhistory/download"
+SECRET = "s3cret-value-never-shown"
+
+
+@contextlib.contextmanager
+def history_server(answer: Answer):
+    """A connection to a server whose every history download gets ``answer`` (no freshness: a 404 there)."""
+    with ScriptedServer() as srv:
+        srv.routes[("POST", "/v2/token")] = lambda req: token_answer(srv.url)
+        srv.routes[("POST", DOWNLOAD)] = lambda req: answer
+        conn = sfmc_nb.connect(auth_base_url=srv.url, client_id="cid", client_secret=SECRET, set_default=False,
+                               timeout=(2.0, 5.0))
+        try:
+            yield srv, conn
+        finally:
+            conn.close()
+
+
+def test_a_history_with_a_1_mb_field_is_read_and_the_process_csv_limit_is_left_alone(graph):
+    rows = history_rows()
+    huge = "Offer " + "x" * 1_000_000
+    rows[0] = {**rows[0], "ActivityId": guid(77), "ActivityName": huge}    # an activity the definition lacks
+    out = io.StringIO()
+    writer = csv.DictWriter(out, list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    limit = csv.field_size_limit()
+    with history_server(Answer(200, out.getvalue().encode(), {"Content-Type": "text/csv"})) as (srv, conn):
+        tr = trace(graph, CONTACTS, connection=conn)
+    assert csv.field_size_limit() == limit
+    assert len(tr.events) == len(rows) and huge in set(tr.events["activityName"])
+    assert tr.counts[huge] == 1 and tr.paths.loc[rows[0]["ContactKey"], "path"][-1:] != ()
+    reference = JourneyTrace(graph, history_csv(), CONTACTS)
+    others = [k for k in CONTACTS if k != rows[0]["ContactKey"]]
+    assert tr.paths.loc[others].equals(reference.paths.loc[others])      # the other contacts read as before
+
+
+def test_bytes_that_are_not_utf8_are_replaced_with_a_note_on_the_trace(graph):
+    text = history_csv().replace("Score journey", "Score journ\x00ey")
+    data = text.encode().replace(b"\x00", b"\xe9\xff\x81")                 # Windows-1252 and stray bytes
+    with history_server(Answer(200, data, {"Content-Type": "text/csv"})) as (srv, conn):
+        tr = trace(graph, CONTACTS, connection=conn)
+    assert tr.notes[0].startswith("the journey history held bytes that are not UTF-8 text (the first at byte ")
+    assert "\ufffd" in tr.events["raw"].iloc[0]["DefinitionName"]
+    assert tr.paths.equals(JourneyTrace(graph, history_csv(), CONTACTS).paths)     # every row still read
+    assert "note: the journey history held bytes" in repr(tr)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (Answer(200, b""), r"HTTP 200 from POST .*download: the journey history answer is empty, not the CSV asked "
+                       r"for \(a download without rows still has its header line\)"),
+    (Answer(200, "<html><body>Your session has expired. Please log in.</body></html>"),
+     r"an HTML page, not the CSV asked for .*the session may have expired\): log in again and trace again\. "
+     r"It says: 'Your session has expired\. Please log in\.'$"),
+    (Answer(200, b"<?xml version='1.0'?><error>Session expired</error>", {"Content-Type": "text/csv"}),
+     r"an HTML page, not the CSV asked for"),
+    (Answer(200, gzip.compress(history_csv().encode()), {"Content-Type": "text/csv"}),
+     r"gzip-compressed data sent without saying so"),
+    (Answer(200, {"message": "Not Authorized", "errorcode": 0}), r"JSON, not the CSV asked for: Not Authorized"),
+    (Answer(200, b"id,name\r\n1,Welcome\r\n", {"Content-Type": "text/csv"}),
+     r"not the CSV asked for: a history needs the columns ContactKey and one of ActivityId, ActivityName, "
+     r"ActivityType, its first line has id, name"),
+    (Answer(200, random.Random(5).randbytes(4000), {"Content-Type": "application/octet-stream"}),
+     r"the journey history answer is not (the CSV asked for|CSV that can be read)"),
+    (Answer(200, b'ContactKey,ActivityName\r\nc-1,"Welcome email\r\n', {"Content-Type": "text/csv"}),
+     r"not CSV that can be read: the journey history cannot be read as CSV: .*EOF inside string"),
+])
+def test_a_history_answer_that_is_not_the_csv_asked_for_is_an_error_not_an_empty_trace(graph, answer, message):
+    with history_server(answer) as (srv, conn):
+        with pytest.raises(UnexpectedAnswerError, match=message) as info:
+            trace(graph, CONTACTS, connection=conn)
+        assert srv.paths("POST").count(DOWNLOAD) == 1                       # asked once, not retried in a loop
+    err = info.value
+    assert isinstance(err, ApiError) and err.status == 200 and err.path == DOWNLOAD
+    assert "\n" not in str(err) and len(str(err)) < 700 and SECRET not in str(err) + repr(err.body)
+    assert "tok-" not in str(err)
+
+
+def test_csv_text_read_by_events_frame_takes_large_fields_and_says_what_it_cannot_read(graph):
+    huge = "y" * 300_000
+    events = events_frame(f"ContactKey,ActivityName\r\nc-1,{huge}\r\n")
+    assert events["activityName"].tolist() == [huge]
+    rows = read_rows("ContactKey,ActivityName\r\nc-1,caf\xe9\r\n".encode("cp1252"))
+    assert rows == [{"ContactKey": "c-1", "ActivityName": "caf\ufffd"}]
+    assert rows.notes == ["the journey history held bytes that are not UTF-8 text (the first at byte 32): they "
+                          "are shown as \ufffd"]
+    with pytest.raises(ValidationError, match="the journey history cannot be read as CSV: .*EOF inside string"):
+        events_frame('ContactKey,ActivityName\r\nc-1,"never closed\r\n')

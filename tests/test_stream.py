@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 
 import pandas as pd
@@ -175,9 +177,54 @@ def test_a_csv_file_that_is_not_utf8_is_refused_before_anything_is_sent(sandbox,
     conn = fast_conn(sandbox)
     path = tmp_path / "excel.csv"
     path.write_bytes("SubscriberKey,Email\nk1,jos\u00e9@example.com\n".encode("cp1252"))
-    with pytest.raises(ValidationError, match=r"excel.csv is not UTF-8 text \(byte 0xe9 .*encoding='cp1252'"):
+    with pytest.raises(ValidationError, match=r"excel.csv is not UTF-8 text \(byte 0xe9\): .*encoding='cp1252'"):
         enter_journey(path, sandbox.event_key, data=["Email"], connection=conn)
     assert not sandbox.entry_counts(sandbox.event_key)
+
+
+GOOD_CSV = "SubscriberKey,Email\n" + "".join(f"f-{i:03d},f{i}@example.com\n" for i in range(300))
+
+
+def _gzip_cut_short() -> bytes:
+    whole = gzip.compress(GOOD_CSV.encode())
+    return whole[:len(whole) // 2]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("utf16.csv", GOOD_CSV.encode("utf-16"), r"utf16.csv is UTF-16 text, not UTF-8: save it as UTF-8 .*"
+                                              r"encoding='utf-16'"),
+    ("quote.csv", b'SubscriberKey,Email\n"q-1,q1@example.com\nq-2,q2@example.com\n',
+     r"quote.csv cannot be read as CSV: .*EOF inside string.*; fix the file there \(every quote closed"),
+    ("notgzip.csv.gz", GOOD_CSV.encode(), r"notgzip.csv.gz cannot be decompressed \(BadGzipFile: .*\): it is "
+                                          r"damaged, cut short or not gzip data; compress it again"),
+    ("short.csv.gz", _gzip_cut_short(), r"short.csv.gz cannot be decompressed \(EOFError: .*not gzip data"),
+    ("junk.csv.bz2", b"BZh9 not really", r"junk.csv.bz2 cannot be decompressed \(OSError: .*not bzip2 data"),
+    ("junk.csv.zip", b"PK not really", r"junk.csv.zip cannot be decompressed \(BadZipFile: .*not zip data"),
+])
+def test_a_csv_file_whose_first_chunk_cannot_be_read_is_refused_clearly(sandbox, tmp_path, name, content, message):
+    conn = fast_conn(sandbox)
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValidationError, match=message) as info:
+        enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=100)
+    assert info.value.__cause__ is None and info.value.__suppress_context__   # the clear error alone, no chain
+    with pytest.raises(ValidationError, match=message):
+        next(iter_chunks(path, 100))
+    assert not sandbox.entry_counts(sandbox.event_key)
+
+
+def test_a_compressed_csv_damaged_after_its_first_chunk_keeps_what_was_entered(sandbox, tmp_path):
+    conn = fast_conn(sandbox)
+    path = tmp_path / "long.csv.gz"
+    rows = [f"d-{i:05d},d{i}@example.com,{hashlib.sha256(str(i).encode()).hexdigest() * 3}" for i in range(15_000)]
+    whole = gzip.compress(("SubscriberKey,Email,Notes\n" + "\n".join(rows) + "\n").encode())
+    path.write_bytes(whole[:len(whole) * 3 // 4])        # hashes barely compress: the cut falls in a later chunk
+    with pytest.warns(SfmcWarning, match=r"stopped at chunk \d+, reading it failed: ValidationError: long.csv.gz "
+                                         r"cannot be decompressed in the rows after row [\d,]+ \(EOFError"):
+        res = enter_journey(path, sandbox.event_key, data=["Email"], connection=conn, chunk_rows=2000)
+    assert res.interrupted and 2000 <= len(res) < 15_000 and len(res) % 2000 == 0
+    entered = sandbox.entry_counts(sandbox.event_key)
+    assert len(entered) == res.counts["queued"] == len(res) and max(entered.values()) == 1
 
 
 def test_without_a_journal_a_chunk_that_cannot_be_read_ends_the_stream_keeping_what_was_entered(sandbox, tmp_path):

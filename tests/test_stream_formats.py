@@ -231,6 +231,31 @@ def test_unreadable_or_empty_files_are_refused_clearly(sandbox, conn, tmp_path):
     assert sandbox.entry_counts(sandbox.event_key) == {}
 
 
+def damage_row_group(path, group: int):
+    """Overwrite the start of one row group's first data page, as a disk or a cut copy does."""
+    start = pq.ParquetFile(path).metadata.row_group(group).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start:start + 64] = b"\xab" * 64
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_parquet_file_damaged_in_its_first_or_a_later_row_group_is_refused_clearly(sandbox, conn, tmp_path):
+    first = damage_row_group(write_parquet(people(600, "1"), tmp_path / "first.parquet", row_group_size=200), 0)
+    with pytest.raises(ValidationError, match=r"^first.parquet is not a readable Parquet file: .*; write it again, "
+                                              r"or read it yourself and pass DataFrames$") as info:
+        enter_journey(first, sandbox.event_key, data=DATA, connection=conn, chunk_rows=200)
+    assert info.value.__suppress_context__ and sandbox.entry_counts(sandbox.event_key) == {}
+
+    later = damage_row_group(write_parquet(people(600, "2"), tmp_path / "later.parquet", row_group_size=200), 2)
+    with pytest.warns(SfmcWarning, match=r"stopped at chunk 2, reading it failed: ValidationError: later.parquet is "
+                                         r"not a readable Parquet file in the rows after row 400: "):
+        res = enter_journey(later, sandbox.event_key, data=DATA, connection=conn, chunk_rows=200)
+    assert len(res) == 400 and res.interrupted
+    entered = sandbox.entry_counts(sandbox.event_key)
+    assert len(entered) == res.counts["queued"] > 0 and max(entered.values()) == 1
+
+
 def test_without_pyarrow_parquet_and_polars_say_how_to_install_it(sandbox, conn, tmp_path, monkeypatch):
     pl = pytest.importorskip("polars")
     path = write_parquet(people(10, "n"), tmp_path / "people.parquet", row_group_size=10)

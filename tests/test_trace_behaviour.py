@@ -19,7 +19,7 @@ from IPython.core.error import UsageError
 
 import sfmc_nb
 from sfmc_nb import sandbox as sandbox_module
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import UnexpectedAnswerError, ValidationError
 from sfmc_nb.journeys import JourneyTrace, journey_for_event, trace
 
 trace_module = importlib.import_module("sfmc_nb.journeys.trace")
@@ -212,6 +212,49 @@ def test_freshness_tries_the_other_documented_path(sb, conn, monkeypatch):
     assert freshness_module.history_freshness(conn, refresh=True) is None     # a 404 everywhere: not known
     assert freshness_module.first_number({"meta": "x", "freshnessInSeconds": "30"}) == 30.0
     assert freshness_module.first_number([{"lag": True}, {"seconds": 12}]) == 12.0
+
+
+def test_2000_queued_contacts_never_trace_as_0_entered_from_an_answer_that_is_not_the_history(sb, conn):
+    keys = [f"h-{i:04d}" for i in range(2000)]
+    res = enter(sb, conn, keys)
+    assert res.counts["queued"] == 2000 and set(sb.entry_counts(sb.event_key).values()) == {1}
+    for answer, message in [("html", "an HTML page, not the CSV asked for .*It says: 'Session expired: Your "
+                                     "session has expired Please log in again.'"),
+                            ("empty", "empty, not the CSV asked for"),
+                            ("gzip", "gzip-compressed data sent without saying so")]:
+        sb.configure(history_answer=answer)
+        start = len(sb.request_log)
+        with pytest.raises(UnexpectedAnswerError, match="HTTP 200 from POST .*/download: the journey history "
+                                                        "answer is " + message):
+            res.trace()
+        assert [r["path"] for r in sb.request_log[start:]].count(HISTORY + "download") == 1
+    with pytest.raises(ValueError, match="history_answer must be one of 'csv', 'html'"):
+        sb.configure(history_answer="xml")
+
+    sb.configure(history_answer="csv", history_lag=3600)   # the CSV with its header and no rows yet: a note
+    tr = res.trace()
+    assert tr.summary().endswith(": 0 entered, 0 history rows")
+    assert any(n.startswith("no history row for 2,000 of 2,000 traced contacts (h-0000, h-0001, h-0002, h-0003, "
+                            "h-0004, ... (1995 more)): history trails the journey") for n in tr.notes)
+    assert "no history row for 2,000 of 2,000" in repr(tr) and "no history row for 2,000" in tr._repr_html_()
+
+    sb.configure(history_lag=0)
+    tr = res.trace()
+    assert tr.summary().endswith(": 2,000 entered, 6,000 history rows") and not tr.notes
+    assert_same_as_the_sandbox(tr, sb)
+
+
+def test_a_history_in_another_encoding_is_read_with_a_note_never_as_silently_empty(sb, conn):
+    df = pd.DataFrame({"SubscriberKey": ["caf\u00e9-1", "zo\u00eb-2"], "Email": ["c@example.com", "z@example.com"]})
+    res = sfmc_nb.enter_journey(df, sb.event_key, connection=conn).wait(timeout=10, poll=0.02)
+    assert res.counts["queued"] == 2
+    sb.configure(history_answer="cp1252")                 # the keys come back as bytes that are not UTF-8
+    tr = res.trace()
+    assert tr.notes[0].startswith("the journey history held bytes that are not UTF-8 text (the first at byte ")
+    assert tr.notes[1].startswith("no history row for 2 of 2 traced contacts (caf\u00e9-1, zo\u00eb-2)")
+    assert {k[:3] for k in tr.events["contactKey"]} == {"caf", "zo\ufffd"}
+    sb.configure(history_answer="csv")
+    assert res.trace().summary().endswith(": 2 entered, 6 history rows")
 
 
 def test_a_since_older_than_the_retention_is_clipped_with_a_note(sb, conn):

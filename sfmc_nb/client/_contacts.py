@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .._rules import MAX_CONTACTS_PER_LOOKUP
 from ..errors import ValidationError
+from ._history import HistoryRows, history_answer
 from ._transport import Transport, read_json
 from .models import ExitProblemList, ExitStatusList, Membership
 
@@ -61,14 +60,15 @@ class ContactEndpoints(Transport):
 
     def journey_history(self, *, contact_keys: Sequence[str] | None = None,
                         definition_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
-                        start: str | None = None, end: str | None = None) -> list[dict]:
-        """``POST .../journeyhistory/download``: the history rows (CSV) as dicts."""
+                        start: str | None = None, end: str | None = None) -> HistoryRows:
+        """``POST .../journeyhistory/download``: the history rows (CSV) as dicts, with the answer's ``columns`` and
+        ``notes``; an answer that is not that CSV (an HTML page, an empty body) is an ``UnexpectedAnswerError``."""
         body = {"start": start, "end": end, "contactKeys": list(contact_keys or []) or None,
                 "definitionIds": list(definition_ids or []) or None, "statuses": list(statuses or []) or None}
         body = {k: v for k, v in body.items() if v is not None}
         resp, _ = self.request("POST", HISTORY_PATH, json_body=body, params={"columns": HISTORY_COLUMNS},
                                headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
-        return list(csv.DictReader(io.StringIO(resp.text)))
+        return history_answer(resp, "POST", HISTORY_PATH)
 
 
 # the documented default columns of a history download, plus Message (asking with columns= replaces the defaults)

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import lzma
 import os
 import sys
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._rules import one_line
 from ..errors import ConfigurationError, ValidationError
 
 __all__ = ["CHUNK_ROWS", "is_stream", "is_polars", "iter_chunks", "fingerprint", "describe"]
@@ -80,34 +84,65 @@ def _file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if not path.is_file():
         raise ValidationError(f"no such file: {path}")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt") or path.name.lower().endswith((".csv.gz", ".csv.zip", ".csv.bz2")):
-        try:
-            reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows)
-        except pd.errors.EmptyDataError:
-            raise ValidationError(f"the input has no rows: {path} is empty (not even a header)") from None
-        with reader:
-            yield from _csv_chunks(reader, path)
+    if suffix in (".csv", ".txt") or path.name.lower().endswith(tuple(_COMPRESSED_CSV)):
+        yield from _readable(_csv_chunks(path, chunk_rows), path, "CSV")
     elif suffix in (".parquet", ".pq"):
-        yield from _parquet_chunks(path, chunk_rows)
+        _require_pyarrow("reading a .parquet file", "parquet")
+        yield from _readable(_parquet_chunks(path, chunk_rows), path, "Parquet")
     else:
         raise ValidationError(f"{path.name}: read .csv or .parquet files (or pass DataFrames)")
 
 
-def _csv_chunks(reader: Iterable[pd.DataFrame], path: Path) -> Iterator[pd.DataFrame]:
-    """The reader's chunks; a byte that is not UTF-8 or a line the parser cannot read is refused naming the file
-    and where (the rows before it are whole chunks already passed on)."""
+_COMPRESSED_CSV = {".csv.gz": "gzip", ".csv.zip": "zip", ".csv.bz2": "bzip2"}
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    with pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows) as reader:
+        yield from reader
+
+
+def _readable(chunks: Iterator[pd.DataFrame], path: Path, kind: str) -> Iterator[pd.DataFrame]:
+    """The file's chunks; a failure to read any of them, the first or a later one, is refused naming the file,
+    where, and what to do (the rows before it are whole chunks already passed on)."""
     rows = 0
     try:
-        for chunk in reader:
+        for chunk in chunks:
             yield chunk
             rows += len(chunk)
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path.name} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} in the rows after row {rows:,}): "
-            "save it as UTF-8 (Excel: 'CSV UTF-8'), or read it in its encoding and pass the chunks, e.g. "
-            "pd.read_csv(path, dtype=str, encoding='cp1252', chunksize=100_000)") from None
-    except pd.errors.ParserError as exc:
-        raise ValidationError(f"{path.name} cannot be read as CSV in the rows after row {rows:,}: {exc}") from None
+    except Exception as exc:
+        refusal = _unreadable(exc, path, kind, rows)
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
+def _unreadable(exc: Exception, path: Path, kind: str, rows: int) -> ValidationError | None:
+    """The clear error for a file that cannot be read (None: ``exc`` is not about reading the file)."""
+    where = f" in the rows after row {rows:,}" if rows else ""
+    name, problem = path.name, one_line(exc).rstrip(".")
+    if isinstance(exc, pd.errors.EmptyDataError) and not rows:
+        return ValidationError(f"the input has no rows: {path} is empty (not even a header)")
+    if isinstance(exc, UnicodeDecodeError):
+        utf16 = not (rows or exc.start) and exc.object[:2] in (b"\xff\xfe", b"\xfe\xff")   # its byte order mark
+        what = "UTF-16 text, not UTF-8" if utf16 else f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}{where})"
+        return ValidationError(
+            f"{name} is {what}: save it as UTF-8 (Excel: 'CSV UTF-8'), or read it in its encoding and pass the "
+            f"chunks, e.g. pd.read_csv(path, dtype=str, encoding='{'utf-16' if utf16 else 'cp1252'}', "
+            "chunksize=100_000)")
+    compression = next((c for end, c in _COMPRESSED_CSV.items() if name.lower().endswith(end)), None)
+    if compression and isinstance(exc, (OSError, EOFError, zlib.error, zipfile.BadZipFile, lzma.LZMAError)):
+        return ValidationError(f"{name} cannot be decompressed{where} ({type(exc).__name__}: {problem}): it is "
+                               f"damaged, cut short or not {compression} data; compress it again, or pass the .csv")
+    if kind == "CSV" and isinstance(exc, ValueError):   # ParserError: an unclosed quote, a ragged line
+        return ValidationError(f"{name} cannot be read as CSV{where}: {problem}; fix the file there (every quote "
+                               "closed, as many fields as the header), or read it yourself and pass DataFrames")
+    if kind == "CSV" and isinstance(exc, OSError):      # no permission, a disk or network share failing
+        return ValidationError(f"{name} cannot be read{where}: {problem}")
+    if kind == "Parquet" and (isinstance(exc, (ValueError, OSError, EOFError))
+                              or type(exc).__module__.startswith("pyarrow")):   # ArrowInvalid, a damaged page
+        return ValidationError(f"{name} is not a readable Parquet file{where}: {problem}; write it again, or read "
+                               "it yourself and pass DataFrames")
+    return None
 
 
 def _is_arrow(chunk: object) -> bool:
@@ -126,14 +161,9 @@ def _require_pyarrow(purpose: str, extra: str) -> None:
 
 
 def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    _require_pyarrow("reading a .parquet file", "parquet")
     import pyarrow.parquet as pq
 
-    try:
-        file = pq.ParquetFile(path)
-    except ValueError as exc:   # pyarrow.ArrowInvalid: not a Parquet file, or a damaged one
-        raise ValidationError(f"{path.name} is not a readable Parquet file: {exc}") from None
-    with file:
+    with pq.ParquetFile(path) as file:
         start = 0
         for batch in file.iter_batches(batch_size=chunk_rows):   # batches span row groups: chunk_rows each
             yield _arrow_frame(batch, start)

@@ -8,8 +8,6 @@ returns, into one row per history row, ordered by time, each row's original fiel
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -19,6 +17,7 @@ import pandas as pd
 from pandas.api.typing import NaTType
 
 from .._rules import is_missing
+from ..client import read_history_csv
 from ..errors import ValidationError
 
 if TYPE_CHECKING:
@@ -107,14 +106,12 @@ def parse_time(value: Any, offset: Any = SYSTEM_TIME_OFFSET) -> pd.Timestamp | N
 
 
 def read_rows(data: Any) -> list[dict]:
-    """History rows as a list of dicts: from CSV text or bytes, a list of dicts, or a DataFrame."""
+    """History rows as a list of dicts: from CSV text or bytes (a :class:`~sfmc_nb.client.HistoryRows` with its
+    ``notes``), a list of dicts, or a DataFrame."""
     if data is None:
         return []
-    if isinstance(data, bytes):
-        data = data.decode("utf-8-sig", errors="replace")
-    if isinstance(data, str):
-        reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
-        return [{str(k).strip(): v for k, v in row.items() if k is not None} for row in reader]
+    if isinstance(data, (str, bytes)):   # fields of any size; bytes that are not UTF-8 are replaced, with a note
+        return read_history_csv(data)
     if isinstance(data, pd.DataFrame):
         return [dict(r) for r in data.to_dict(orient="records")]
     return [dict(r) for r in data if isinstance(r, Mapping)]

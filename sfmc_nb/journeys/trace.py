@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 import pandas as pd
 
 from .._html import STYLE, frame_html, frame_markdown
-from .._rules import one_line, plural
+from .._rules import join_limited, one_line, plural
 from ..errors import ValidationError
 from .definition import JourneyGraph
 from .follow import follow_trace
@@ -68,7 +68,8 @@ class JourneyTrace:
     passed (trigger left out), where it is now and that step's status; ``counts`` contacts per activity in
     journey order; ``states`` whether each one waits, reached an end or may still move. ``expect`` /
     ``assert_paths`` compare paths with the ones you meant. ``notes`` say what to keep in mind (history lag,
-    a clipped ``since``, rows of other versions); ``freshness`` is the lag in seconds when the tenant says. In a
+    contacts without history yet, bytes that were not text, a clipped ``since``, rows of other versions);
+    ``freshness`` is the lag in seconds when the tenant says. In a
     notebook it shows the journey map with counts and paths, then the paths table.
     """
 
@@ -82,7 +83,8 @@ class JourneyTrace:
             _keys(contact_keys) if contact_keys is not None else contact_keys_in(events))
         self._steps, self._last = self._walk()
         self.notes: list[str] = []
-        """What to know when reading this trace: history lag, a clipped ``since``, rows of other versions."""
+        """What to know when reading this trace: history lag, contacts without history, bytes that were not text,
+        a clipped ``since``, rows of other versions."""
         self.freshness: float | None = None
         """Seconds journey history trails the journey (``.../journeyhistory/freshness``; None: not known)."""
 
@@ -370,11 +372,18 @@ def _definition_ids(graph: JourneyGraph) -> list[str] | None:
     return [i for i in ids if i] or None
 
 
-def _notes(rows: list[dict], graph: JourneyGraph, lag: float | None) -> list[str]:
+def _notes(rows: list[dict], graph: JourneyGraph, lag: float | None, keys: Sequence[str] = ()) -> list[str]:
     notes = []
     if lag:
         notes.append(f"journey history trails the journey by {_duration(lag)}: steps newer than that may be "
                      "missing, and a wait that just ended may still say Waiting")
+    found = {field_text(r, "contactkey") for r in rows}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        notes.append(f"no history row for {len(missing):,} of {plural(len(keys), 'traced contact')} "
+                     f"({join_limited(missing, 5)}): history trails the journey, so a contact entered a moment ago "
+                     "may not be in it yet (trace again in a minute, or follow=True); one that never entered this "
+                     "journey has none")
     other = sum(1 for r in rows if (field_text(r, "definitionid") or graph.id).lower() != graph.id.lower())
     if graph.id and other:
         notes.append(f"{plural(other, 'history row')} came from other versions of {graph.name or graph.key}: their "
@@ -406,8 +415,10 @@ def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: Histor
     days, so an older ``since`` is clipped (with a note). The history's lag (``.../freshness``) is asked once
     per connection and said in ``notes``. ``follow=True`` reads the history again (every ``poll`` seconds,
     backing off) until every contact has reached a wait or the end of a path, or ``timeout`` seconds; in
-    JupyterLab the map is redrawn as they move. Costs: the definition (unless given with its activities),
-    the freshness probe, then one history download per 500 contacts each time the history is read.
+    JupyterLab the map is redrawn as they move. A download that is not the history CSV (an HTML page, an empty
+    body) raises :class:`~sfmc_nb.errors.UnexpectedAnswerError`, never a trace of nobody. Costs: the definition
+    (unless given with its activities), the freshness probe, then one history download per 500 contacts each
+    time the history is read.
     """
     conn = _connection(connection)
     keys = _keys(contact_keys)
@@ -419,12 +430,15 @@ def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: Histor
 
     def fetch() -> JourneyTrace:
         rows: list[dict] = []
+        read: list[str] = []      # what reading the downloads met (bytes that are not text)
         for at in range(0, len(keys), HISTORY_CONTACTS_PER_REQUEST):
-            rows.extend(conn.journey_history(contact_keys=keys[at:at + HISTORY_CONTACTS_PER_REQUEST],
-                                             definition_ids=_definition_ids(graph), start=start))
+            part = conn.journey_history(contact_keys=keys[at:at + HISTORY_CONTACTS_PER_REQUEST],
+                                        definition_ids=_definition_ids(graph), start=start)
+            rows.extend(part)
+            read.extend(getattr(part, "notes", ()))
         kept = _of_journey(rows, graph.id, graph.name)
         found = JourneyTrace(graph, kept, keys)
-        found.freshness, found.notes = lag, clipped + _notes(kept, graph, lag)
+        found.freshness, found.notes = lag, clipped + list(dict.fromkeys(read)) + _notes(kept, graph, lag, keys)
         return found
 
     if not follow:

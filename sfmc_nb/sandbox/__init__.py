@@ -209,8 +209,8 @@ def start(seed: int = 0, port: int = 0, **options) -> Sandbox:
     Options: ``client_id``, ``client_secret``, ``account_id``, ``extra_journeys``, the faults
     ``latency``, ``jitter``, ``rate_limit``, ``rate_limit_style``, ``retry_after``, ``error_rate``,
     ``lost_answer_rate``, ``slow_answer_rate``, ``slow_answer_seconds``, ``status_lag``, ``token_lifetime``,
-    ``process_delay``, ``date_style`` (see ``FAULT_DEFAULTS``) and the journey settings ``day_seconds``,
-    ``skip_waits``, ``engagement_rate``, ``history_lag`` (see ``JOURNEY_DEFAULTS``).
+    ``process_delay``, ``date_style``, ``history_answer`` (see ``FAULT_DEFAULTS``) and the journey settings
+    ``day_seconds``, ``skip_waits``, ``engagement_rate``, ``history_lag`` (see ``JOURNEY_DEFAULTS``).
     """
     return Sandbox(seed=seed, port=port, **options).start()
 

@@ -30,6 +30,7 @@ HELP = {
     "skip_waits": "journey waits end at once (like Test Mode)",
     "engagement_rate": "share of sent emails opened (and of those, clicked) in engagement splits (0..1)",
     "history_lag": "seconds journey history trails behind",
+    "history_answer": "what a journey history download answers: csv, html, empty, gzip or cp1252",
 }
 """What each setting does, for --help; a setting missing here still gets its flag."""
 

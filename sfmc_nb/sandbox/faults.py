@@ -1,4 +1,5 @@
-"""Fault injection: latency, throttling, 5xx answers, lost answers, slow processing, short-lived tokens.
+"""Fault injection: latency, throttling, 5xx answers, lost answers, slow processing, short-lived tokens, journey
+history downloads that are not the CSV asked for.
 
 Throttling is a token bucket, the usual shape of an API quota: ``rate_limit`` REST requests a second on
 average, with bursts of up to ``rate_limit`` requests after a quiet second; a request finding the bucket empty
@@ -32,9 +33,18 @@ DEFAULTS = {
     "slow_answer_seconds": 0.0,  # ... and are answered (after a client's read timeout, if it is shorter)
     "status_lag": 0.0,          # seconds before the status endpoint lists a new entry
     "date_style": "system",     # dates in answers: "system" (UTC-6, no offset, as Marketing Cloud) or "utc" (Z)
+    "history_answer": "csv",    # journey history downloads answer 200 with: "csv", or one of HISTORY_ANSWERS
 }
 NOT_FAULTS = ("process_delay", "date_style")  # kept by reset_faults(): a pace and a format, not faults
 KINDS = ("429", "429-body", "500", "503", "lost-answer", "drop", "slow-answer")
+HISTORY_ANSWERS = {
+    "csv": "the CSV asked for",
+    "html": "an HTML 'session expired' page, as a login page or proxy in front of the service gives",
+    "empty": "an empty body",
+    "gzip": "the CSV gzip-compressed without a Content-Encoding header",
+    "cp1252": "the CSV written in Windows-1252 instead of UTF-8",
+}
+"""What a journey history download answers (200) under the ``history_answer`` fault."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,10 @@ def _validate(name: str, value) -> None:
     if name == "date_style":
         if value not in ("system", "utc"):
             raise ValueError("date_style must be 'system' or 'utc'")
+        return
+    if name == "history_answer":
+        if value not in HISTORY_ANSWERS:
+            raise ValueError(f"history_answer must be one of {', '.join(map(repr, HISTORY_ANSWERS))}")
         return
     if name == "rate_limit" and value is None:
         return

@@ -6,6 +6,7 @@ connections) and this module only with what Marketing Cloud answers.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,12 +40,14 @@ class Request:
 @dataclass
 class Answer:
     status: int
-    payload: object = None         # JSON-serialisable, or str for text answers
+    payload: object = None         # JSON-serialisable, or str (or bytes) for text answers
     content_type: str = "application/json; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False             # close the connection without answering
 
     def encode(self) -> bytes:
+        if isinstance(self.payload, bytes):
+            return self.payload
         if isinstance(self.payload, str):
             return self.payload.encode("utf-8")
         return json.dumps(self.payload, ensure_ascii=False).encode("utf-8")
@@ -243,7 +246,24 @@ def history_download(t: Tenant, req: Request) -> Answer:
     if req.headers.get("x-direct-pipe", "").strip().lower() != "true":
         raise ApiError(400, 10002, "This download needs the header x-direct-pipe: true.")
     columns, rows = _history_rows(t, req)
-    return Answer(200, history.to_csv(rows, columns), "text/csv; charset=utf-8")
+    return _download_answer(history.to_csv(rows, columns), t.faults.history_answer)
+
+
+SESSION_EXPIRED = ("<!DOCTYPE html>\n<html><head><title>Session expired</title></head><body><h1>Your session has "
+                   "expired</h1><p>Please log in again.</p></body></html>\n")
+
+
+def _download_answer(text: str, style: str) -> Answer:
+    """The download's 200 answer as the ``history_answer`` fault has it (faults.HISTORY_ANSWERS)."""
+    if style == "html":
+        return Answer(200, SESSION_EXPIRED, "text/html; charset=utf-8")
+    if style == "empty":
+        return Answer(200, b"", "text/csv; charset=utf-8")
+    if style == "gzip":
+        return Answer(200, gzip.compress(text.encode("utf-8")), "text/csv; charset=utf-8")
+    if style == "cp1252":
+        return Answer(200, text.encode("cp1252", errors="replace"), "text/csv; charset=utf-8")
+    return Answer(200, text, "text/csv; charset=utf-8")
 
 
 def history_estimate(t: Tenant, req: Request) -> Answer:
