@@ -146,3 +146,23 @@ def test_every_package_logger_masks_tokens_in_messages_and_tracebacks(srv, caplo
         assert "batch stopped" in caplog.text and "ValueError" in caplog.text, name
         assert token not in caplog.text, name
     conn.close()
+
+
+def test_an_error_page_that_echoes_the_request_headers_never_shows_the_token(srv):
+    """Some proxies answer an error page quoting the request, Authorization header included."""
+    token = TOKEN_BODY + "-echoed"
+    srv.routes[("POST", "/v2/token")] = lambda req: token_answer(srv.url, token=token)
+
+    def echo(req):
+        headers = "".join(f"<li>{name}: {value}</li>" for name, value in req.headers.items())
+        return Answer(502, f"<html><title>Bad gateway</title><body><ul>{headers}</ul></body></html>")
+
+    srv.routes[("GET", JOURNEYS)] = echo
+    conn = login(srv, retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(sfmc_nb.errors.ApiError) as info:
+        conn.journeys()
+    text = f"{info.value} {info.value!r}"
+    assert "Bad gateway" in text and "Authorization" in text   # the page's words are shown...
+    assert TOKEN_BODY not in text                               # ...but never the token it echoed
+    assert any(TOKEN_BODY in r.headers.get("Authorization", "") for r in srv.received)   # it was sent
+    conn.close()

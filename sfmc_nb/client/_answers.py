@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from .._rules import int_or_none, one_line
-from ..auth import host_of, shown_url
+from ..auth import hide_tokens, host_of, shown_url
 from ..errors import ApiError, NotFoundError, RateLimitError, RedirectError, ServerError
 from ._retry import RetryPolicy
 
@@ -28,7 +28,9 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def text_excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """One line of at most ``limit`` characters from an answer's text; markup (an HTML page) reduced to its words."""
+    """One line of at most ``limit`` characters from an answer's text; markup (an HTML page) reduced to its words.
+    A page that echoes the request's headers back (some proxies do) would show the access token: it is masked."""
+    text = hide_tokens(text)
     if text.lstrip().startswith("<"):
         title = _TITLE.search(text)
         words = _TAG.sub(" ", _HIDDEN_BLOCKS.sub(" ", text))
