@@ -92,7 +92,7 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
         result.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)]
         _warn(result.warnings)
         return result
-    return _send(conn, event_key, prepared, options, result, journal)
+    return _send(conn, event_key, prepared, options, result, checked.journal)
 
 
 def _checked_columns(conn: Connection, event_key: str, df: pd.DataFrame, columns: Columns,

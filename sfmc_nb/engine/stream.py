@@ -97,7 +97,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                          landing_horizon=_horizon(landing_horizon))
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
-    manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
+    manifest = StreamJournal(checked.journal, event_key) if checked.journal is not None and not dry_run else None
     spool, kept = RowSpool(event_key), []
     stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys)
     chunks = iter_chunks(source, chunk_rows)
