@@ -10,7 +10,7 @@ import stat
 
 import pandas as pd
 import pytest
-from test_stream import chunks, contacts, fast_conn
+from test_stream import chunks, fast_conn
 
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
