@@ -11,11 +11,15 @@ folder being made by a living process is never taken for a dead one.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:   # Windows: no flock, so folders of dead processes are not swept there
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["FILE_MODE", "FOLDER_MODE", "private_opener", "make_private_folders", "PrivateTempFolder", "remove_stale"]
 
@@ -49,8 +53,11 @@ class PrivateTempFolder:
         parent = os.fspath(directory) if directory is not None else tempfile.gettempdir()
         remove_stale(parent, prefix)
         self.path = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)   # mkdtemp makes it 0700
+        self._fd: int | None = None
+        if fcntl is None:
+            return
         staged = os.path.join(self.path, f".{_LOCK}")
-        self._fd: int | None = os.open(staged, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self._fd = os.open(staged, os.O_RDWR | os.O_CREAT, FILE_MODE)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         os.rename(staged, os.path.join(self.path, _LOCK))   # seen by others only once it is locked
 
@@ -65,6 +72,8 @@ class PrivateTempFolder:
 def remove_stale(parent: str, prefix: str) -> list[str]:
     """Remove the folders ``<prefix><pid>-*`` in ``parent`` whose process is gone; returns their paths."""
     removed: list[str] = []
+    if fcntl is None:
+        return removed
     try:
         names = [n for n in os.listdir(parent) if n.startswith(prefix)]
     except OSError:

@@ -14,6 +14,7 @@ from test_stream import chunks, fast_conn
 
 from sfmc_nb import enter_journey
 from sfmc_nb.engine.sources import fingerprint, iter_chunks
+from sfmc_nb.engine.stream import StreamJournal
 from sfmc_nb.errors import SfmcWarning, ValidationError
 
 
@@ -162,3 +163,17 @@ def test_journals_and_chunk_journals_are_private(sandbox, tmp_path):
     folder = tmp_path / "stream.jsonl.chunks"
     assert mode(stream) == 0o600 and mode(folder) == 0o700
     assert [mode(p) for p in sorted(folder.iterdir())] == [0o600, 0o600]
+
+
+def test_a_chunk_journal_made_just_before_a_run_stopped_is_taken_up(sandbox, tmp_path):
+    """A run stopped between making a chunk's journal and recording the chunk: the journal holds its first
+    record only (nothing was sent for it), so the resume takes it up and enters the chunk once."""
+    df = keys_only(100, "u")
+    journal = tmp_path / "run.jsonl"
+    StreamJournal(journal, sandbox.event_key)._start_part(0, 100)   # stopped right after making it
+    res = enter([df], sandbox, journal)
+    assert res.counts["queued"] == 100
+    assert_each_once(sandbox, df["SubscriberKey"])
+    assert [json.loads(line)["kind"] for line in journal.read_text().splitlines()] == ["stream", "chunk"]
+    part = [json.loads(line)["kind"] for line in (tmp_path / "run.jsonl.chunks" / "000000.jsonl").open()]
+    assert part == ["run", "sent", "answer"]
