@@ -127,7 +127,7 @@ def test_a_journal_path_the_system_refuses_is_refused_before_any_request(sandbox
     conn = sfmc_nb.connect(sandbox=sandbox, set_default=False)
     df = pd.DataFrame({"SubscriberKey": KEYS})
     before = len(sandbox.request_log)
-    with pytest.raises(ValidationError, match=rf"journal '.*' cannot be written \(.*{why}.*\): name a file in a"):
+    with pytest.raises(ValidationError, match=rf"journal '.*' cannot be written \(.*{why}.*\): name a file"):
         enter_journey([df] if streamed else df, sandbox.event_key, connection=conn, journal=journal)
     assert len(sandbox.request_log) == before, "a request was made before the refusal"
     assert list(tmp_path.iterdir()) == [], "the check left a file or folder behind"

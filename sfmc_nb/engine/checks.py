@@ -62,14 +62,16 @@ def check_journal_path(journal: Any) -> Path:
     text = os.fspath(journal)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError("journal is empty: name a file, e.g. journal='welcome-run.jsonl'")
+    if "\0" in text:
+        raise ValidationError(f"journal {text!r} cannot be written (it holds a NUL character): name a file, e.g. "
+                              "journal='welcome-run.jsonl'")
     try:
         path = Path(text).expanduser()
         _try_journal_path(path, text)
     except ValidationError:
         raise
     except (OSError, ValueError, RuntimeError) as exc:   # RuntimeError: '~' with no home folder to expand it to
-        why = "it holds a NUL character" if "null byte" in str(exc) else \
-            (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValidationError(f"journal {text!r} cannot be written ({why}): name a file in a folder you can write, "
                               "e.g. journal='welcome-run.jsonl'") from None
     return path

@@ -307,11 +307,12 @@ def header(path: str | os.PathLike[str]) -> Record | None:
 
 def run_kind(record: Record | None) -> str | None:
     """``"dataframe"``, ``"stream"`` or ``"chunk"`` (a stream's chunk) for a journal's first record."""
-    if record is None:
-        return None
-    if record.get("kind") == "stream":
+    kind = None if record is None else record.get("kind")
+    if kind == "stream":
         return "stream"
-    return "chunk" if record.get("kind") == "run" and "stream" in record else "dataframe"
+    if kind == "run":
+        return "chunk" if "stream" in cast(Record, record) else "dataframe"
+    return None   # not a header: reading the journal says what is wrong with it
 
 
 def refuse_other_kind(path: str | os.PathLike[str], wanted: str) -> None:
