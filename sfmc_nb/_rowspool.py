@@ -4,15 +4,14 @@ Each chunk's compact columns are appended to one file per column as soon as the 
 re-coded into one set of distinct strings, batch numbers carried on from chunk to chunk, figures added up), so
 a stream holds about one chunk of rows in memory however many rows it has. :meth:`RowSpool.finish` maps the files
 as the result's columns: reading rows reads them from disk (the operating system caches them), and ``retry()``
-and ``wait()`` write into them. The folder (under ``TMPDIR``) goes when the result is garbage-collected or the
-interpreter exits; a pickled copy of the result carries its rows with it.
+and ``wait()`` write into them. The folder (under ``TMPDIR``, 0700, its files 0600: they hold the contact keys)
+goes when the result is garbage-collected or the interpreter exits, and the folder of a process that died without
+removing it (``kill -9``) goes when the next stream starts; a pickled copy of the result carries its rows with it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import weakref
 from collections import Counter
 from typing import IO, Any, cast
@@ -20,10 +19,13 @@ from typing import IO, Any, cast
 import numpy as np
 import pandas as pd
 
+from ._private import PrivateTempFolder, private_opener
 from ._rowstore import MISSING_INT, IdColumn, KeyColumn, TextColumn
 from .results import MAX_RAW_ANSWERS, EntryResult
 
-__all__ = ["RowSpool"]
+__all__ = ["RowSpool", "FOLDER_PREFIX"]
+
+FOLDER_PREFIX = "sfmc_nb-rows-"
 
 _ARRAYS = {   # column -> dtype of its file (the compact column's own)
     "status": np.int8, "processing": np.int8, "errorcode": np.int64, "batch": np.int64, "attempts": np.int64,
@@ -39,9 +41,11 @@ class RowSpool:
 
     def __init__(self, event_key: str, directory: str | os.PathLike[str] | None = None):
         self.event_key = event_key
-        self.folder = tempfile.mkdtemp(prefix="sfmc_nb-rows-", dir=directory)
-        self._remove = weakref.finalize(self, shutil.rmtree, self.folder, True)   # a stream that fails leaves none
-        self._files: dict[str, IO[bytes]] = {name: open(self._path(name), "wb") for name in [*_ARRAYS, *_KEYS]}
+        self._private = PrivateTempFolder(FOLDER_PREFIX, directory)
+        self.folder = self._private.path
+        self._remove = weakref.finalize(self, self._private.remove)   # a stream that fails leaves none
+        self._files: dict[str, IO[bytes]] = {name: open(self._path(name), "wb", opener=private_opener)
+                                             for name in [*_ARRAYS, *_KEYS]}
         np.zeros(1, dtype=np.int64).tofile(self._files["key_offsets"])
         self._texts = {name: TextColumn([]) for name in _TEXT}
         self._other_ids: dict[int, Any] = {}
@@ -135,7 +139,7 @@ class RowSpool:
         merged.event_instance_id = ids
         merged._counts = Counter({s: c for s, c in merged._counts.items() if c})
         self._remove.detach()
-        weakref.finalize(merged, shutil.rmtree, self.folder, True)
+        weakref.finalize(merged, self._private.remove)
         return merged
 
     def _map(self, name: str, dtype: Any, shape: tuple[int, ...], mode: str) -> np.ndarray:

@@ -101,3 +101,45 @@ def test_a_resume_refuses_a_bad_journal_and_reports_a_torn_line(sandbox, tmp_pat
         res = enter_journey(df, sandbox.event_key, connection=conn, journal=path, validate=False)
     assert res.counts["queued"] == 3 and any("cut short" in w for w in res.warnings)
     assert Journal.read(path)[-1]["kind"] == "answer"             # the journal goes on after the torn line
+
+
+@pytest.mark.parametrize("line", ["[" * 100_000 + "]" * 100_000,
+                                  json.dumps({**ANSWER, "rows": [[0, "queued", "e0", "r"]]})[:-2]
+                                  + ", " + "[" * 100_000 + "]" * 100_000 + "]}"])
+def test_a_line_nested_too_deeply_is_refused_naming_it(tmp_path, line):
+    path = tmp_path / "deep.jsonl"
+    write(path, RUN, SENT, line, ANSWER)
+    with pytest.raises(ValidationError, match=r"deep.jsonl, line 3: nested too deeply; .*new journal file"):
+        Journal.read(path)
+
+
+BAD_PATHS = [
+    ("bad\0name.jsonl", "it holds a NUL character"),
+    ("x" * 300 + ".jsonl", "File name too long"),
+    ("d" * 300 + "/run.jsonl", "File name too long"),
+    ("/proc/sfmc-nb-run.jsonl", ""),   # no file can be made there (the reason the system gives may vary)
+]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["dataframe", "stream"])
+@pytest.mark.parametrize(("journal", "why"), BAD_PATHS, ids=["nul", "long-name", "long-folder", "proc"])
+def test_a_journal_path_the_system_refuses_is_refused_before_any_request(sandbox, tmp_path, journal, why, streamed):
+    conn = sfmc_nb.connect(sandbox=sandbox, set_default=False)
+    df = pd.DataFrame({"SubscriberKey": KEYS})
+    before = len(sandbox.request_log)
+    with pytest.raises(ValidationError, match=rf"journal '.*' cannot be written \(.*{why}.*\): name a file"):
+        enter_journey([df] if streamed else df, sandbox.event_key, connection=conn, journal=journal)
+    assert len(sandbox.request_log) == before, "a request was made before the refusal"
+    assert list(tmp_path.iterdir()) == [], "the check left a file or folder behind"
+
+
+def test_a_journal_under_home_is_written_where_it_was_checked(sandbox, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    conn = sfmc_nb.connect(sandbox=sandbox, set_default=False)
+    res = enter_journey(pd.DataFrame({"SubscriberKey": KEYS}), sandbox.event_key, connection=conn,
+                        journal="~/runs/welcome.jsonl", validate=False)
+    assert res.journal == str(home / "runs" / "welcome.jsonl")
+    assert [r["kind"] for r in Journal.read(home / "runs" / "welcome.jsonl")] == ["run", "sent", "answer"]
+    assert not (tmp_path / "~").exists()   # the working folder: nothing under a folder named '~'

@@ -24,7 +24,7 @@ from ..results import DRY_RUN, NOT_SENT, EntryResult
 from .checks import check_options
 from .columns import AUTO, Columns, resolve_columns
 from .context import DEFAULT_LANDING_HORIZON, ProgressCallback, RunOptions, progress_callback
-from .journal import Journal, JournalState, replay
+from .journal import Journal, JournalState, refuse_other_kind, replay
 from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .retry import RunRetry
@@ -76,6 +76,8 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
     checked = check_options(connection=connection, concurrency=concurrency, dry_run=dry_run, validate=validate,
                             journal=journal, progress=progress, batch_size=batch_size, na=na,
                             duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
+    if checked.journal is not None and not dry_run:
+        refuse_other_kind(checked.journal, "dataframe")
     horizon = _horizon(landing_horizon)
     columns = resolve_columns(df, contact_key, data)   # every column check that needs no request
     options = RunOptions(concurrency=checked.concurrency, batch_size=checked.batch_size,
@@ -92,7 +94,7 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
         result.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)]
         _warn(result.warnings)
         return result
-    return _send(conn, event_key, prepared, options, result, journal)
+    return _send(conn, event_key, prepared, options, result, checked.journal)
 
 
 def _checked_columns(conn: Connection, event_key: str, df: pd.DataFrame, columns: Columns,

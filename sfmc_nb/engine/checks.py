@@ -6,6 +6,7 @@ typo never surfaces as a ``ZeroDivisionError`` halfway through a run, or after t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._private import FILE_MODE, make_private_folders
 from .._rules import DEFAULT_CONCURRENCY, check_concurrency
 from ..batching import DUPLICATES_OPTIONS, FLOAT_KEYS_OPTIONS, NA_OPTIONS, check_option, check_size
 from ..client import Connection
@@ -27,6 +29,7 @@ class CheckedOptions(NamedTuple):
     concurrency: int
     batch_size: int
     max_seconds: float
+    journal: Path | None = None   # the journal's path as checked (``~`` expanded): the one the run uses
 
 
 def check_options(*, connection: Any, concurrency: Any, dry_run: Any, validate: Any, journal: Any, progress: Any,
@@ -39,8 +42,7 @@ def check_options(*, connection: Any, concurrency: Any, dry_run: Any, validate: 
     for name, value in (("dry_run", dry_run), ("validate", validate)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValidationError(f"{name} must be True or False; got {value!r}")
-    if journal is not None:
-        check_journal_path(journal)
+    journal_path = check_journal_path(journal) if journal is not None else None
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
         raise ValidationError(f"progress must be True, False, None or a callable receiving a ProgressEvent; got "
                               f"{progress!r}")
@@ -48,17 +50,34 @@ def check_options(*, connection: Any, concurrency: Any, dry_run: Any, validate: 
     check_option("na", na, NA_OPTIONS)
     check_option("duplicates", duplicates, DUPLICATES_OPTIONS)
     check_option("float_keys", float_keys, FLOAT_KEYS_OPTIONS)
-    return CheckedOptions(workers, size, _check_seconds(max_seconds))
+    return CheckedOptions(workers, size, _check_seconds(max_seconds), journal_path)
 
 
 def check_journal_path(journal: Any) -> Path:
-    """``journal=`` as a path a file can be written at: not empty, not a folder, in a folder (made if missing)."""
+    """``journal=`` resolved once (``~`` expanded) into the path the run uses, and tried: the file is opened for
+    appending (made and removed again when new, with the folders made for it), so a path the system refuses (a
+    NUL in it, a name too long, a folder no file can be made in) is refused here, before any request."""
     if not isinstance(journal, (str, os.PathLike)):
         raise ValidationError(f"journal must be a file path (str or pathlib.Path); got {type(journal).__name__}")
     text = os.fspath(journal)
     if not isinstance(text, str) or not text.strip():
         raise ValidationError("journal is empty: name a file, e.g. journal='welcome-run.jsonl'")
-    path = Path(text).expanduser()
+    if "\0" in text:
+        raise ValidationError(f"journal {text!r} cannot be written (it holds a NUL character): name a file, e.g. "
+                              "journal='welcome-run.jsonl'")
+    try:
+        path = Path(text).expanduser()
+        _try_journal_path(path, text)
+    except ValidationError:
+        raise
+    except (OSError, ValueError, RuntimeError) as exc:   # RuntimeError: '~' with no home folder to expand it to
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValidationError(f"journal {text!r} cannot be written ({why}): name a file in a folder you can write, "
+                              "e.g. journal='welcome-run.jsonl'") from None
+    return path
+
+
+def _try_journal_path(path: Path, text: str) -> None:
     if path.exists() and not path.is_file():
         raise ValidationError(f"journal {text!r} is a folder (or not a regular file): name a file in it, e.g. "
                               f"journal='{(path / 'run.jsonl').as_posix()}'")
@@ -67,7 +86,17 @@ def check_journal_path(journal: Any) -> Path:
             if not parent.is_dir():
                 raise ValidationError(f"journal {text!r} cannot be written: {str(parent)!r} is a file, not a folder")
             break
-    return path
+    made = make_private_folders(path.parent)
+    try:
+        if path.exists():
+            os.close(os.open(path, os.O_RDWR | os.O_APPEND))
+        else:
+            os.close(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_EXCL, FILE_MODE))
+            os.unlink(path)
+    finally:
+        for folder in reversed(made):   # the run makes them again when it starts its journal
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _check_seconds(value: Any) -> float:

@@ -3,6 +3,11 @@
 A run that dies (kernel restart, SIGKILL, lost laptop) is resumed from it: :func:`replay` folds the records
 into what each input row's fate is, so queued rows are not entered again and rows whose request went out
 without an answer are checked with the status endpoint before anything is resent.
+
+Journals hold contact keys: they are created readable by their owner only (0600, folders made for them 0700).
+A journal says which kind of run wrote it in its first record: ``run`` (one DataFrame, or one chunk of a stream,
+which then names its stream journal's ``stream`` id and its ``chunk`` number) or ``stream``; a journal of another
+kind is refused before anything is sent or written.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from .._private import make_private_folders, private_opener
 from ..errors import ValidationError
 
-__all__ = ["Journal", "JournalState", "replay"]
+__all__ = ["Journal", "JournalState", "replay", "header", "refuse_other_kind"]
 
 Record = dict[str, Any]
 
@@ -32,7 +38,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folders(self.path.parent)
         self._mend_tail()
 
     def _mend_tail(self) -> None:
@@ -47,7 +53,7 @@ class Journal:
             start = data.rfind(b"\n") + 1
             try:
                 whole = isinstance(json.loads(data[start:].decode("utf-8")), dict)
-            except ValueError:   # UnicodeDecodeError included
+            except (ValueError, RecursionError):   # UnicodeDecodeError included
                 whole = False
             if whole:
                 fh.write(b"\n")
@@ -57,7 +63,7 @@ class Journal:
     def write(self, record: Record, durable: bool = False) -> None:
         """Append one record; opened per write so no file handle outlives a run (or a kernel interrupt)."""
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
-        with self._lock, open(self.path, "a", encoding="utf-8") as fh:
+        with self._lock, open(self.path, "a", encoding="utf-8", opener=private_opener) as fh:
             fh.write(line + "\n")
             fh.flush()
             if durable:
@@ -80,6 +86,12 @@ class Journal:
             torn = number == len(lines)   # no newline after it: the write was cut short
             try:
                 record = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+                problem = check_record(record, rows)
+            except RecursionError:   # a record this journal writes is a few levels deep
+                if torn:
+                    (notes if notes is not None else []).append(_TORN.format(p, number))
+                    continue
+                raise ValidationError(f"journal {p}, line {number}: nested too deeply; {_NOT_OURS}") from None
             except UnicodeDecodeError:
                 if torn:
                     (notes if notes is not None else []).append(_TORN.format(p, number))
@@ -90,7 +102,6 @@ class Journal:
                     (notes if notes is not None else []).append(_TORN.format(p, number))
                     continue
                 raise ValidationError(f"journal {p}, line {number}: not valid JSON ({exc}); {_NOT_OURS}") from None
-            problem = check_record(record, rows)
             if problem:
                 raise ValidationError(f"journal {p}, line {number}: {problem}; {_NOT_OURS}")
             if record["kind"] == "run":
@@ -161,18 +172,31 @@ _FIELDS: dict[str, dict[str, Any]] = {
               "fingerprint": lambda v: isinstance(v, str)},
 }
 _HEADERS = ("run", "stream", "chunk")   # records that need no 'run' record before them
+_OPTIONAL: dict[str, dict[str, Any]] = {   # fields a header has when it is a stream's or a stream's chunk's
+    "stream": {"id": lambda v: isinstance(v, str)},
+    "run": {"stream": lambda v: isinstance(v, str), "chunk": lambda v: _is_int(v) and v >= 0,
+            "journal": lambda v: isinstance(v, str)},
+}
+
+
+def _optional_problem(record: Record) -> str | None:
+    for name, test in _OPTIONAL.get(record["kind"], {}).items():
+        if name in record and not test(record[name]):
+            return f"'{record['kind']}' record has '{name}' of the wrong type: {record[name]!r}"
+    return None
 
 
 def check_record(record: Any, rows: int | None) -> str | None:
     """What is wrong with one journal record (None: nothing); ``rows``: the run's row count, once read."""
     if not isinstance(record, dict):
-        return f"a record must be a JSON object, got {json.dumps(record)[:40]}"
+        shown = "a list" if isinstance(record, list) else json.dumps(record)[:40]
+        return f"a record must be a JSON object, got {shown}"
     kind = record.get("kind")
     if kind not in _FIELDS:
         return f"unknown record kind {kind!r}"
     if kind not in _HEADERS and rows is None:
         return "the first record must be the 'run' record"
-    problem = _fields_problem(record, _FIELDS[kind])
+    problem = _fields_problem(record, _FIELDS[kind]) or _optional_problem(record)
     if problem:
         return problem
     if kind == "sent":
@@ -207,6 +231,8 @@ SendId = tuple[Any, Any, Any]
 
 def replay(records: list[Record], event_key: str, keys: Sequence[str | None]) -> JournalState:
     """Fold journal records into the state of each position; refuse a journal of another run."""
+    if records and records[0]["kind"] != "run":
+        raise ValidationError(f"the journal was written by a stream, not a one-DataFrame run: {_OTHER_INPUT}")
     state = JournalState()
     open_sends: dict[SendId, list[int]] = {}
     for rec in records:
@@ -259,3 +285,52 @@ def _replay_settled(rec: Record, state: JournalState) -> None:
         state.in_doubt.discard(pos)
     for pos in rec.get("not_found") or []:
         state.in_doubt.discard(pos)
+
+
+_OTHER_INPUT = "pass the same input as before to resume it, or use a new journal file for this input"
+
+
+def header(path: str | os.PathLike[str]) -> Record | None:
+    """The first record of a journal (None: no file, an empty one, or a first line that is not a record): says
+    which kind of run wrote it. Reads one line, however long the journal."""
+    try:
+        with open(path, "rb") as fh:
+            line = fh.readline(1 << 20)
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def run_kind(record: Record | None) -> str | None:
+    """``"dataframe"``, ``"stream"`` or ``"chunk"`` (a stream's chunk) for a journal's first record."""
+    kind = None if record is None else record.get("kind")
+    if kind == "stream":
+        return "stream"
+    if kind == "run":
+        return "chunk" if "stream" in cast(Record, record) else "dataframe"
+    return None   # not a header: reading the journal says what is wrong with it
+
+
+def refuse_other_kind(path: str | os.PathLike[str], wanted: str) -> None:
+    """Refuse a journal that another kind of run wrote (``wanted``: ``"dataframe"`` or ``"stream"``), before
+    anything is sent or written: resuming it with this input would enter every contact again."""
+    first = header(path)
+    kind = run_kind(first)
+    if kind is None or kind == wanted:
+        return
+    if kind == "chunk":
+        owner = Path(path).parent.parent / str(cast(Record, first).get("journal"))
+        raise ValidationError(f"{os.fspath(path)} is the journal of chunk {cast(Record, first).get('chunk')} of the "
+                              f"stream journal {os.fspath(owner)!r}, which resumes that stream: pass journal="
+                              f"{os.fspath(owner)!r} with the stream's input, or use a new journal file")
+    what = {"stream": "a stream (a file, an iterable of DataFrames or a polars frame)",
+            "dataframe": "a one-DataFrame run"}[kind]
+    instead = "pass the same DataFrame as before" if kind == "dataframe" else \
+        "pass the same file or chunks as before (with the same chunk_rows)"
+    raise ValidationError(f"{os.fspath(path)} is the journal of {what}, not of a "
+                          f"{'stream' if wanted == 'stream' else 'one-DataFrame run'}: use a new journal file for "
+                          f"this input (or, to resume that run, {instead})")

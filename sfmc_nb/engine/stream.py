@@ -6,17 +6,21 @@ digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files as soon
 (:mod:`~sfmc_nb._rowspool`), mapped as one result at the end. A chunk with rows left to retry keeps its input.
 
 With ``journal=``, the journal file lists the stream's chunks with a fingerprint each, and every chunk keeps its
-own journal beside it (``<journal>.chunk000003``): running again resumes chunk by chunk (a chunk already queued
-sends nothing), and refuses an input whose chunk differs from the one the journal recorded.
+own journal in a folder beside it (``<journal>.chunks/000003.jsonl``): running again resumes chunk by chunk (a
+chunk already queued sends nothing), and refuses an input whose chunk differs from the one the journal recorded,
+and a journal whose chunk journals are missing or belong to another run (else their contacts would be entered
+again).
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import count, islice
+from pathlib import Path
 from typing import Any, cast
 
 from .._rowspool import RowSpool
@@ -30,7 +34,7 @@ from .api import _horizon, _is_auto, _new_result, _open_journal, _resume, _warn
 from .checks import check_options
 from .columns import AUTO, Columns, resolve_columns
 from .context import ProgressCallback, RunOptions, progress_callback
-from .journal import Journal
+from .journal import Journal, Record, header, refuse_other_kind
 from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .retry import RunRetry
@@ -41,21 +45,55 @@ __all__ = ["enter_stream", "StreamJournal"]
 
 
 class StreamJournal:
-    """The journal of a stream: which chunks it had (rows and fingerprint), each with its own journal file."""
+    """The journal of a stream: which chunks it had (rows and fingerprint), each with its own journal file.
+
+    The stream's first record carries an id that each chunk journal's first record repeats (with its chunk
+    number), so a resume checks, before anything is sent, that every recorded chunk still has its journal and
+    that it is this stream's. Journals written before chunk journals had a folder of their own keep theirs beside
+    the stream journal (``<journal>.chunk000003``), without an id to check.
+    """
 
     def __init__(self, path: str | os.PathLike[str], event_key: str):
         self.path = os.fspath(path)
-        self.journal = Journal(path)
-        records = Journal.read(path)
-        if records and records[0].get("kind") != "stream":
-            raise ValidationError(f"{self.path} is the journal of a one-DataFrame run, not of a stream: use a new "
-                                  "journal file (or pass the same DataFrame as before)")
+        self.event_key = event_key
+        refuse_other_kind(path, "stream")
+        records = Journal.read(path)   # read before anything is written: a refused journal stays as it was
         if records and records[0].get("event_key") != event_key:
             raise ValidationError(f"the journal was written for event {records[0].get('event_key')!r}, not "
                                   f"{event_key!r}: use a new journal file for a different run")
-        if not records:
-            self.journal.write({"kind": "stream", "event_key": event_key, "time": time.time()}, durable=True)
+        self.id: str | None = records[0].get("id") if records else uuid.uuid4().hex
+        self.folder = Path(f"{self.path}.chunks")
         self.chunks = {r["chunk"]: r for r in records if r.get("kind") == "chunk"}
+        for number in sorted(self.chunks):
+            self._check_part(number)
+        self.journal = Journal(path)
+        if not records:
+            self.journal.write({"kind": "stream", "event_key": event_key, "id": self.id, "time": time.time()},
+                               durable=True)
+
+    def part(self, number: int) -> Path:
+        """Where chunk ``number``'s journal is."""
+        if self.id is None:
+            return Path(f"{self.path}.chunk{number:06d}")
+        return self.folder / f"{number:06d}.jsonl"
+
+    def _check_part(self, number: int) -> None:
+        """A recorded chunk's journal must be there and be this stream's: a missing one is not "nothing sent"."""
+        part = self.part(number)
+        if not part.is_file():
+            raise ValidationError(
+                f"the journal {self.path} records chunk {number}, but that chunk's journal {os.fspath(part)} is "
+                f"missing: it says which of the chunk's contacts were entered, so without it they would be entered "
+                f"again. Put it back (a stream journal's chunk journals are kept in {os.fspath(part.parent)}: move "
+                f"or copy them with it), or use a new journal file to enter the whole input again on purpose")
+        if self.id is not None and not self._is_ours(header(part), number):
+            raise ValidationError(
+                f"{os.fspath(part)} is not the journal of chunk {number} of {self.path} (it belongs to another run, "
+                "or was edited): put back the one this journal wrote, or use a new journal file")
+
+    def _is_ours(self, first: Record | None, number: int) -> bool:
+        return first is not None and first.get("kind") == "run" and first.get("stream") == self.id and \
+            first.get("chunk") == number and first.get("event_key") == self.event_key
 
     def chunk(self, number: int, rows: int, print_: str) -> str:
         """The journal file of chunk ``number``; refuses a chunk unlike the one recorded under that number."""
@@ -65,8 +103,24 @@ class StreamJournal:
                                   f"{number}: {known.get('rows')} rows then, {rows} now, or other values): use a new "
                                   "journal file for a different input (and the same chunk size to resume)")
         if known is None:
+            if self.id is not None:
+                self._start_part(number, rows)
             self.journal.write({"kind": "chunk", "chunk": number, "rows": rows, "fingerprint": print_}, durable=True)
-        return f"{self.path}.chunk{number:06d}"
+        return os.fspath(self.part(number))
+
+    def _start_part(self, number: int, rows: int) -> None:
+        """Chunk ``number``'s journal, begun with a first record naming this stream and the chunk; a file already
+        there is taken only when it is that and nothing more (a run stopped between making it and recording it)."""
+        part = self.part(number)
+        if part.exists():
+            records = Journal.read(part)
+            if len(records) == 1 and self._is_ours(records[0], number) and records[0].get("rows") == rows:
+                return
+            raise ValidationError(f"{os.fspath(part)} is in the way: the journal {self.path} has no chunk {number} "
+                                  "yet, so that file belongs to another run; move it away, or use a new journal file")
+        Journal(part).write({"kind": "run", "event_key": self.event_key, "rows": rows, "stream": self.id,
+                             "chunk": number, "journal": os.path.basename(self.path), "time": time.time()},
+                            durable=True)
 
 
 @dataclass
@@ -97,7 +151,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                          landing_horizon=_horizon(landing_horizon))
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
-    manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
+    manifest = StreamJournal(checked.journal, event_key) if checked.journal is not None and not dry_run else None
     spool, kept = RowSpool(event_key), []
     stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys)
     chunks = iter_chunks(source, chunk_rows)
