@@ -434,6 +434,7 @@ def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp
     assert calls[-1]["progress"] is not None and callable(calls[-1]["progress"])
     journals = list((tmp_path / "journals").glob("*.jsonl"))
     assert len(journals) == 1 and calls[-1]["journal"] == str(journals[0])
+    assert (journals[0].stat().st_mode & 0o777, journals[0].parent.stat().st_mode & 0o777) == (0o600, 0o700)
     ip.run_line_magic("config", "SfmcMagics.validate = True")
     own = tmp_path / "own.jsonl"
     ip.run_cell_magic("journey_enter", f"--event {ev} --concurrency 3 --no-validate --journal {own}", CSV)

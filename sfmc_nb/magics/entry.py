@@ -161,8 +161,7 @@ class EntryMagics(SfmcMagicsBase):
         """``--journal``, or a new file in ``SfmcMagics.journal_dir`` (none for a dry run)."""
         if args.journal is not None or not self.settings.journal_dir or args.dry_run:
             return args.journal
-        folder = Path(self.settings.journal_dir).expanduser()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = Path(self.settings.journal_dir).expanduser()   # made by the journal itself, private (0700)
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.event)[:60]
         return str(folder / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
 
