@@ -1,0 +1,185 @@
+"""No contact entered twice by running the same cell again: each run remembers what it entered, in this process.
+
+Every live run records, per connection target (auth URL, client id, MID) and event key, the 8-byte digests of the
+contact keys it entered (rows ``queued``, or ``unknown``: sent, their answer lost), sorted: 8 bytes per such contact,
+kept for the life of the process (the kernel). A later run for the same target and event key whose contacts
+overlap any earlier run's is refused before anything is sent (:class:`~sfmc_nb.errors.AlreadyEnteredError`), naming
+how many of its contacts were entered, when, and how to go on. ``again=True`` enters them again on purpose; a run
+with the journal of an earlier run (a resume) is not refused for what the runs with that journal entered: the
+journal already keeps it from entering a contact twice. Dry runs are never refused and never recorded; a stream is
+checked chunk by chunk (its first chunk refuses the run; a later chunk skips the rows already entered, with a
+note); a ``retry()`` adds what it entered to its run's record. Two different keys share a digest with odds of about
+n^2 / 2^65 (negligible below billions of keys).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from .._rowstore import CodeColumn, KeyColumn
+from .._rules import plural
+from ..batching import PreparedRows
+from ..client import Connection
+from ..errors import AlreadyEnteredError, ValidationError
+from ..results import EntryResult
+
+__all__ = ["EntryGuard", "key_digests", "forget"]
+
+ENTERED = ("queued", "unknown")
+"""Statuses whose contacts count as entered: queued, or sent with their answer lost."""
+
+
+@dataclass
+class _Run:
+    """What one earlier run entered: its contacts' digests (sorted, unique) and when it started."""
+
+    started: float
+    journal: str | None
+    digests: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
+    seen_counts: tuple[int, int] = (-1, -1)   # (queued, unknown) when the digests were last taken
+
+
+_lock = threading.Lock()
+_runs: dict[tuple[Any, ...], list[_Run]] = {}
+
+
+def key_digests(keys: Any) -> np.ndarray:
+    """An 8-byte digest (``uint64``) per contact key, hashed in C: about 0.1 s a million keys."""
+    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
+
+
+def forget() -> None:
+    """Forget every run this process recorded (a fresh kernel's state; the test suite starts each test so)."""
+    with _lock:
+        _runs.clear()
+
+
+def _target(conn: Connection) -> tuple[Any, ...]:
+    """Who entries go to: auth URL, client id and MID (and the sandbox object itself: a new sandbox is a new tenant)."""
+    creds = conn.credentials
+    sandbox = getattr(conn, "sandbox", None)
+    return creds.auth_base_url.rstrip("/"), creds.client_id, creds.account_id, None if sandbox is None else id(sandbox)
+
+
+class EntryGuard:
+    """The re-entry check of one run: :meth:`refuse` (or :meth:`screen`, per chunk of a stream) before anything is
+    sent, :meth:`record` at its end (see the module)."""
+
+    def __init__(self, conn: Connection, event_key: str, *, again: bool, journal: str | os.PathLike[str] | None,
+                 dry_run: bool):
+        if not isinstance(again, bool):
+            raise ValidationError(f"again must be True or False, got {again!r}")
+        self.key = (_target(conn), event_key)
+        self.event_key = event_key
+        self.active = not dry_run
+        self.run = _Run(time.time(), None if journal is None else os.path.abspath(os.fspath(journal)))
+        with _lock:
+            earlier = [] if again or dry_run else list(_runs.get(self.key, ()))
+        self.earlier = [r for r in earlier if self.run.journal is None or r.journal != self.run.journal]
+
+    def refuse(self, prepared: PreparedRows) -> None:
+        """Raise :class:`AlreadyEnteredError` when a contact to send was entered by an earlier run; nothing is sent."""
+        if not self.active or not self.earlier:
+            return
+        digests = np.unique(_sendable_digests(prepared))
+        hit = np.zeros(len(digests), dtype=bool)
+        latest, runs = None, 0
+        for run in self.earlier:
+            found = _member(digests, run.digests)
+            if found.any():
+                hit |= found
+                runs += 1
+                latest = run if latest is None or run.started > latest.started else latest
+        if latest is None:
+            return
+        entered, total = int(hit.sum()), len(digests)
+        by = "a run" if runs == 1 else f"{runs} runs, the latest"
+        raise AlreadyEnteredError(
+            f"nothing sent: {_how_many(entered, total)} already entered (queued, or sent "
+            f"with the answer lost) into event {self.event_key!r} by {by} of this session at {_when(latest.started)}. "
+            "To enter them again on purpose pass again=True (%%journey_enter: --again); to finish a run that "
+            "stopped, run it with its journal (it enters no contact twice); or leave these contacts out.",
+            entered=entered, total=total, started=latest.started)
+
+    def screen(self, prepared: PreparedRows, chunk: int) -> list[str]:
+        """A stream's chunk: the first refuses the run as :meth:`refuse` does; in a later one (its earlier chunks
+        are entered), rows whose contact an earlier run entered are ``skipped`` with the reason, never sent.
+        Returns the note for the chunk's result (none when no row was skipped)."""
+        if chunk == 0 or not self.active or not self.earlier:
+            self.refuse(prepared)
+            return []
+        digests = _sendable_digests(prepared)
+        hit = np.zeros(len(digests), dtype=bool)
+        for run in self.earlier:
+            hit |= _member(digests, run.digests)
+        if not hit.any():
+            return []
+        positions = prepared.sendable_positions
+        reason = "entered by an earlier run of this session: not sent (again=True enters it again)"
+        prepared.refuse({positions[i]: reason for i in np.flatnonzero(hit).tolist()})
+        return [f"{plural(int(hit.sum()), 'row')} of chunk {chunk} hold a contact an earlier run of this session "
+                f"entered into event {self.event_key!r}: skipped, not sent (again=True enters them again)"]
+
+    def record(self, result: EntryResult) -> EntryResult:
+        """Remember the contacts ``result`` entered, and after each ``retry()`` those it entered then; a run that
+        entered nothing is remembered only once a retry enters something."""
+        self.earlier = []   # the check is done: the run keeps no other run's digests alive
+        if self.active:
+            self._take(result)
+            result.on_change(self._take)
+        return result
+
+    def _take(self, result: EntryResult) -> None:
+        """The digests of the contacts ``result`` entered, taken again only when its counts of entered rows moved."""
+        run, counts = self.run, result.counts
+        now = (counts["queued"], counts["unknown"])
+        if now == run.seen_counts:
+            return
+        positions = cast(CodeColumn, result.status).where(ENTERED)
+        keys = result.contact_keys
+        values = keys.take(positions) if isinstance(keys, KeyColumn) else np.asarray(keys, dtype=object)[positions]
+        new = np.unique(key_digests(values))
+        with _lock:
+            if len(new) and not len(run.digests):
+                _runs.setdefault(self.key, []).append(run)
+            run.digests, run.seen_counts = new, now
+
+
+def _sendable_digests(prepared: PreparedRows) -> np.ndarray:
+    return key_digests(np.asarray(prepared.keys, dtype=object)[prepared.sendable_positions])
+
+
+def _member(digests: np.ndarray, sorted_digests: np.ndarray) -> np.ndarray:
+    """A boolean per digest: True when it is in ``sorted_digests`` (binary search, no copy of either)."""
+    if not len(sorted_digests) or not len(digests):
+        return np.zeros(len(digests), dtype=bool)
+    at = np.searchsorted(sorted_digests, digests).clip(max=len(sorted_digests) - 1)
+    return sorted_digests[at] == digests
+
+
+def _how_many(entered: int, total: int) -> str:
+    """``the contact was``, ``3 of these 5 contacts were``."""
+    if total == 1:
+        return "the contact was"
+    return f"{entered:,} of these {total:,} contacts {'was' if entered == 1 else 'were'}"
+
+
+def _when(started: float) -> str:
+    """``14:02:11 (3 minutes ago)``, with the date when it was not today."""
+    ago = max(0, round(time.time() - started))
+    then = time.localtime(started)
+    moment = time.strftime("%H:%M:%S" if then[:3] == time.localtime()[:3] else "%Y-%m-%d %H:%M:%S", then)
+    if ago < 2:
+        return f"{moment} (just now)"
+    if ago < 90:
+        return f"{moment} ({plural(ago, 'second')} ago)"
+    if ago < 90 * 60:
+        return f"{moment} ({plural(round(ago / 60), 'minute')} ago)"
+    return f"{moment} ({plural(round(ago / 3600), 'hour')} ago)"
