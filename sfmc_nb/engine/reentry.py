@@ -84,7 +84,7 @@ class EntryGuard:
             earlier = [] if again or dry_run else list(_runs.get(self.key, ()))
         self.earlier = [r for r in earlier if self.run.journal is None or r.journal != self.run.journal]
 
-    def refuse(self, prepared: PreparedRows) -> None:
+    def refuse(self, prepared: PreparedRows, scope: str = "") -> None:
         """Raise :class:`AlreadyEnteredError` when a contact to send was entered by an earlier run; nothing is sent."""
         if not self.active or not self.earlier:
             return
@@ -102,7 +102,7 @@ class EntryGuard:
         entered, total = int(hit.sum()), len(digests)
         by = "a run" if runs == 1 else f"{runs} runs, the latest"
         raise AlreadyEnteredError(
-            f"nothing sent: {_how_many(entered, total)} already entered (queued, or sent "
+            f"nothing sent: {_how_many(entered, total, scope)} already entered (queued, or sent "
             f"with the answer lost) into event {self.event_key!r} by {by} of this session at {_when(latest.started)}. "
             "To enter them again on purpose pass again=True (%%journey_enter: --again); to finish a run that "
             "stopped, run it with its journal (it enters no contact twice); or leave these contacts out.",
@@ -113,7 +113,7 @@ class EntryGuard:
         are entered), rows whose contact an earlier run entered are ``skipped`` with the reason, never sent.
         Returns the note for the chunk's result (none when no row was skipped)."""
         if chunk == 0 or not self.active or not self.earlier:
-            self.refuse(prepared)
+            self.refuse(prepared, " in the input's first chunk")
             return []
         digests = _sendable_digests(prepared)
         hit = np.zeros(len(digests), dtype=bool)
@@ -164,11 +164,11 @@ def _member(digests: np.ndarray, sorted_digests: np.ndarray) -> np.ndarray:
     return sorted_digests[at] == digests
 
 
-def _how_many(entered: int, total: int) -> str:
-    """``the contact was``, ``3 of these 5 contacts were``."""
+def _how_many(entered: int, total: int, scope: str) -> str:
+    """``the contact was``, ``3 of these 5 contacts were`` (``scope``: `` in the input's first chunk``)."""
     if total == 1:
-        return "the contact was"
-    return f"{entered:,} of these {total:,} contacts {'was' if entered == 1 else 'were'}"
+        return f"the contact{scope} was"
+    return f"{entered:,} of these {total:,} contacts{scope} {'was' if entered == 1 else 'were'}"
 
 
 def _when(started: float) -> str:

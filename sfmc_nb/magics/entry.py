@@ -107,6 +107,10 @@ class EntryMagics(SfmcMagicsBase):
         if not args.event.strip():
             raise UsageError(f"{prog}: --event needs the entry event definition key")
         from .. import engine as _engine  # the engine is loaded on first use, not by %load_ext
+        from ..engine.processing import MAX_WAIT
+
+        if args.wait is not None and not 0 <= args.wait <= MAX_WAIT:   # checked before anything is sent
+            raise UsageError(f"{prog}: --wait takes a timeout of 0 to {MAX_WAIT:g} seconds; got {args.wait:g}")
 
         source: Any
         if args.from_file:
