@@ -189,7 +189,10 @@ class _Stream:
             batches = prepared.batches(self.options.batch_size)
             part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
             return part, None
-        return part, _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
+        retry = _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
+        if self.guard is not None:
+            self.guard.add(part)   # its keys are at hand now: no reading them back from the result's files
+        return part, retry
 
 
 def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:
