@@ -59,6 +59,11 @@ def test_any_overlap_is_refused_naming_how_many_and_new_contacts_enter(sandbox):
     with pytest.raises(AlreadyEnteredError, match="2 of these 10 contacts were already entered") as info:
         overlapping.sfmc.enter_journey(sandbox.event_key, connection=conn)
     assert info.value.entered == 2
+    by_url = sfmc_nb.connect(auth_base_url=sandbox.auth_base_url, client_id=sandbox.client_id,
+                             client_secret=sandbox.client_secret, set_default=False)
+    with pytest.raises(AlreadyEnteredError, match="2 of these 10"):   # the same tenant, however connected
+        enter_journey(overlapping, sandbox.event_key, connection=by_url)
+    by_url.close()
     assert "r-00005" not in sandbox.entry_counts(sandbox.event_key)
     fresh = enter_journey(contacts(7, start=5), sandbox.event_key, connection=conn)   # no contact in common
     assert fresh.counts["queued"] == 7

@@ -1,6 +1,6 @@
 """No contact entered twice by running the same cell again: each run remembers what it entered, in this process.
 
-Every live run records, per connection target (auth URL, client id, MID) and event key, the 8-byte digests of the
+Every live run records, per connection target (auth URL and client id) and event key, the 8-byte digests of the
 contact keys it entered (rows ``queued``, or ``unknown``: sent, their answer lost), sorted: 8 bytes per such contact,
 kept for the life of the process (the kernel). A later run for the same target and event key whose contacts
 overlap any earlier run's is refused before anything is sent (:class:`~sfmc_nb.errors.AlreadyEnteredError`), naming
@@ -62,10 +62,11 @@ def forget() -> None:
 
 
 def _target(conn: Connection) -> tuple[Any, ...]:
-    """Who entries go to: auth URL, client id and MID (and the sandbox object itself: a new sandbox is a new tenant)."""
+    """Who entries go to: the auth URL and client id, however the connection was made. Not the MID: no MID means
+    the package's default business unit, which may be the one a MID names; refusing with the way out is better
+    than entering a business unit twice unnoticed (a sandbox started again on the same port counts as the same)."""
     creds = conn.credentials
-    sandbox = getattr(conn, "sandbox", None)
-    return creds.auth_base_url.rstrip("/"), creds.client_id, creds.account_id, None if sandbox is None else id(sandbox)
+    return creds.auth_base_url.rstrip("/"), creds.client_id
 
 
 class EntryGuard:
