@@ -45,7 +45,7 @@ def test_the_same_run_again_is_refused_before_anything_is_sent_and_again_enters_
     again = enter_journey(df, sandbox.event_key, connection=conn, again=True)
     assert again.counts["queued"] == 250
     assert set(sandbox.entry_counts(sandbox.event_key).values()) == {2}
-    with pytest.raises(AlreadyEnteredError, match="by 2 runs, the latest"):
+    with pytest.raises(AlreadyEnteredError, match="by 2 runs of this session, the latest at"):
         df.sfmc.enter_journey(sandbox.event_key, connection=conn)   # the accessor shares the guard
     with pytest.raises(ValidationError, match="again must be True or False"):
         enter_journey(df, sandbox.event_key, connection=conn, again="yes")
