@@ -175,3 +175,24 @@ def test_rerunning_a_magic_cell_is_refused_and_again_enters(sandbox_shell, sandb
     ip.run_cell_magic("journey_enter", f"res3 --event {ev} --again", body)
     assert ip.user_ns["res3"].counts["queued"] == 2
     assert sandbox.entry_counts(ev) == {"m-1": 2, "m-2": 2}
+
+
+def test_a_stream_resumed_with_its_journal_is_not_refused(sandbox, tmp_path):
+    conn, path, journal = fast_conn(sandbox), tmp_path / "contacts.csv", tmp_path / "stream.jsonl"
+    contacts(600).to_csv(path, index=False)
+
+    def interrupt(event):
+        if event.kind == "batch" and event.batches_done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(SfmcWarning, match="the stream stopped"):
+        first = enter_journey(str(path), sandbox.event_key, connection=conn, journal=journal, chunk_rows=200,
+                              progress=interrupt, concurrency=1)
+    assert first.interrupted and 0 < first.counts["queued"] < 600
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        rest = enter_journey(str(path), sandbox.event_key, connection=conn, journal=journal, chunk_rows=200)
+    assert rest.counts["queued"] == 600
+    assert sandbox.entry_counts(sandbox.event_key) == {f"r-{i:05d}": 1 for i in range(600)}
+    with pytest.raises(AlreadyEnteredError, match="in the input's first chunk"):   # no journal: refused
+        enter_journey(str(path), sandbox.event_key, connection=conn, chunk_rows=200)
+    assert sandbox.entry_counts(sandbox.event_key).total() == 600
