@@ -21,6 +21,7 @@ from ._version import __version__
 from .client import Connection, RetryPolicy, connect, default_connection, set_default_connection
 from .engine import ProgressEvent, ProgressKind, TextProgress, enter_journey
 from .errors import (
+    AlreadyEnteredError,
     ApiError,
     AuthError,
     ConfigurationError,
@@ -50,7 +51,7 @@ __all__ = [
     # errors
     "errors", "SfmcError", "ConfigurationError", "ValidationError", "AuthError", "ApiError", "NotFoundError",
     "RateLimitError", "RedirectError", "ServerError", "UnexpectedAnswerError", "TransportError", "ConnectError",
-    "OutcomeUnknownError", "SfmcWarning",
+    "OutcomeUnknownError", "SfmcWarning", "AlreadyEnteredError",
     # IPython
     "load_ipython_extension", "unload_ipython_extension",
 ]

@@ -50,7 +50,8 @@ class SfmcAccessor:
         ``data="auto"`` (default) sends the columns that are fields of the entry data extension.
 
         ``options``: ``connection``, ``concurrency``, ``dry_run``, ``validate``, ``journal``, ``progress``,
-        ``batch_size``, ``na``, ``duplicates``, ``float_keys``, ``max_seconds``. Returns an
+        ``batch_size``, ``na``, ``duplicates``, ``float_keys``, ``max_seconds``, ``again`` (enter contacts an
+        earlier run of this session entered for the same event key; refused otherwise). Returns an
         :class:`~sfmc_nb.results.EntryResult` with one status per input row.
         """
         return enter_journey(self._df, event_key, contact_key, data, **options)

@@ -7,6 +7,8 @@ client secret, an access token or request headers in its text or attributes.
     SfmcError
     ├── ConfigurationError      missing or malformed settings (subdomain, URL, credentials)
     ├── ValidationError         input refused before anything was sent (bad rows, columns, batch size)
+    │   └── AlreadyEnteredError contacts an earlier run of this process entered for the same event key:
+    │                           ``entered``, ``total``, ``started`` (``again=True`` enters them again)
     ├── AuthError               the token endpoint refused: ``error`` / ``error_description``
     ├── ApiError                a REST call answered with an error: ``status``, ``errorcode``, ``message``,
     │   │                       ``method``, ``path``
@@ -36,6 +38,7 @@ __all__ = [
     "SfmcError",
     "ConfigurationError",
     "ValidationError",
+    "AlreadyEnteredError",
     "AuthError",
     "ApiError",
     "NotFoundError",
@@ -61,6 +64,17 @@ class ConfigurationError(SfmcError, ValueError):
 
 class ValidationError(SfmcError, ValueError):
     """Input was refused before anything was sent to Marketing Cloud."""
+
+
+class AlreadyEnteredError(ValidationError):
+    """A run was refused, nothing sent: ``entered`` of its ``total`` contacts were entered for the same event key by
+    an earlier run of this process, the latest of which started at ``started`` (epoch seconds)."""
+
+    def __init__(self, message: str, *, entered: int, total: int, started: float):
+        super().__init__(message)
+        self.entered = entered
+        self.total = total
+        self.started = started
 
 
 class AuthError(SfmcError):

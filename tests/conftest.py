@@ -93,3 +93,14 @@ def _no_sfmc_environment(monkeypatch, tmp_path):
                  "SFMC_ACCOUNT_ID", "SFMC_SCOPE", "SFMC_SANDBOX"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_entry_memory():
+    """Each test starts as a fresh kernel would: no earlier run's entries remembered (a sandbox of an earlier test
+    may have had the same port)."""
+    from sfmc_nb.engine import reentry
+
+    reentry.forget()
+    yield
+    reentry.forget()

@@ -385,7 +385,8 @@ def test_reconciliation_never_takes_an_earlier_runs_entry(sandbox):
     first = enter_journey(df, sandbox.event_key, connection=conn, validate=False)
     time.sleep(3.5)   # beyond the 2 s allowance plus the 1 s resolution of the server's Date header
     sandbox.inject("500", count=1)                 # answered 500, not carried out: must be resent
-    second = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=HORIZON)
+    second = enter_journey(df, sandbox.event_key, connection=conn, validate=False, landing_horizon=HORIZON,
+                           again=True)   # the same contacts on purpose: two entries of each to tell apart
     assert sandbox.entry_counts(sandbox.event_key) == {"A1": 2, "B2": 2}
     assert set(second.to_frame()["eventInstanceId"]).isdisjoint(first.to_frame()["eventInstanceId"])
     assert second.reconciliations == 2 and second.retries == 1   # looked up at once, and again past the horizon
@@ -535,7 +536,8 @@ def test_entries_that_cannot_be_dated_leave_the_row_unknown_not_queued(sandbox):
     sandbox.backdate(minutes=10)             # ... made ten minutes ago
     fresh = fast_conn(sandbox)               # a new connection: no answered entry to learn the zone from
     sandbox.inject("500", count=1)           # not carried out: only the earlier entry exists
-    res = enter_journey(df, sandbox.event_key, connection=fresh, validate=False, landing_horizon=HORIZON)
+    res = enter_journey(df, sandbox.event_key, connection=fresh, validate=False, landing_horizon=HORIZON,
+                        again=True)   # A1 again on purpose
     # on a UTC-7 tenant it would be this run's: neither taken as queued nor sent again
     assert res.counts["unknown"] == 1 and "cannot show" in res.errors()["message"].iloc[0]
     assert sandbox.entry_counts(sandbox.event_key)["A1"] == 1

@@ -335,7 +335,8 @@ def test_from_dataframe_line_and_cell_forms(logged_in, ip, sandbox):
     ip.user_ns["df"] = pd.DataFrame({"SubscriberKey": ["f-1", "f-2", "f-3"], "City": ["A", "B", "C"]})
     assert ip.run_line_magic("journey_enter", f"r1 --from df --event {sandbox.event_key}") is None
     assert ip.user_ns["r1"].counts["queued"] == 3
-    assert ip.run_cell_magic("journey_enter", f"r2 --from df --event {sandbox.event_key} --data City", "\n") is None
+    assert ip.run_cell_magic("journey_enter", f"r2 --from df --event {sandbox.event_key} --data City --again",
+                             "\n") is None   # the same contacts again, on purpose
     assert ip.user_ns["r2"].counts["queued"] == 3
     assert sandbox.entry_counts(sandbox.event_key) == {"f-1": 2, "f-2": 2, "f-3": 2}
 
@@ -429,7 +430,7 @@ def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp
     ip.run_line_magic("config", "SfmcMagics.validate = False")
     ip.run_line_magic("config", "SfmcMagics.progress = True")
     ip.run_line_magic("config", f"SfmcMagics.journal_dir = {str(tmp_path / 'journals')!r}")
-    ip.run_cell_magic("journey_enter", f"--event {ev}", CSV)
+    ip.run_cell_magic("journey_enter", f"--event {ev} --again", CSV)   # the same contacts on purpose
     assert calls[-1]["concurrency"] == 2 and calls[-1]["validate"] is False
     assert calls[-1]["progress"] is not None and callable(calls[-1]["progress"])
     journals = list((tmp_path / "journals").glob("*.jsonl"))
@@ -437,7 +438,7 @@ def test_config_traits_reach_the_engine(logged_in, ip, sandbox, monkeypatch, tmp
     assert (journals[0].stat().st_mode & 0o777, journals[0].parent.stat().st_mode & 0o777) == (0o600, 0o700)
     ip.run_line_magic("config", "SfmcMagics.validate = True")
     own = tmp_path / "own.jsonl"
-    ip.run_cell_magic("journey_enter", f"--event {ev} --concurrency 3 --no-validate --journal {own}", CSV)
+    ip.run_cell_magic("journey_enter", f"--event {ev} --concurrency 3 --no-validate --journal {own} --again", CSV)
     assert calls[-1]["concurrency"] == 3 and calls[-1]["validate"] is False and calls[-1]["journal"] == str(own)
     assert [json.loads(line) for line in own.read_text().splitlines()]
     assert sandbox.entry_counts(ev) == {"00123": 3, "00124": 3}

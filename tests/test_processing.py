@@ -65,7 +65,8 @@ def test_a_second_entry_into_a_single_entry_journey_is_errored_with_the_reason(s
     first = sfmc_nb.enter_journey(people(3, "once"), sb.single_entry_event_key, data="all", connection=conn)
     first.wait(timeout=10, poll=0.02)
     again = pd.concat([people(3, "once").iloc[[1]], people(2, "new")], ignore_index=True)
-    second = sfmc_nb.enter_journey(again, sb.single_entry_event_key, data="all", connection=conn)
+    second = sfmc_nb.enter_journey(again, sb.single_entry_event_key, data="all", connection=conn,
+                                   again=True)   # once-001 a second time, on purpose
     assert second.counts["queued"] == 3      # the batch answer accepts all three ...
     second.wait(timeout=10, poll=0.02)       # ... processing refuses the one that entered before
     frame = second.to_frame().set_index("contactKey")
@@ -154,7 +155,8 @@ def test_the_panel_shows_what_processing_found(sb, conn):
     sfmc_nb.enter_journey(people(1, "twice"), sb.single_entry_event_key, data="all",
                           connection=conn).wait(timeout=10, poll=0.02)
     res = sfmc_nb.enter_journey(pd.concat([people(1, "twice"), people(1, "first")], ignore_index=True),
-                                sb.single_entry_event_key, data="all", connection=conn)
+                                sb.single_entry_event_key, data="all", connection=conn,
+                                again=True)   # twice-000 a second time, on purpose
     panel = ResultPanel(res).select("Errors")
     assert "processing:" not in panel.header.value
     res.wait(timeout=10, poll=0.02)          # the panel listens to the result: no refresh call needed
@@ -177,8 +179,10 @@ def test_journey_enter_wait_follows_processing(sb, conn, shell):
     assert shell.user_ns["res2"].processing == ["processed", "processed"]
     shell.run_cell_magic("journey_enter", f"res3 --event {sb.event_key}", body.replace("w-", "u-"))
     assert shell.user_ns["res3"].processing == [None, None]             # without --wait: not followed
-    with pytest.raises(UsageError, match="timeout"):
-        shell.run_cell_magic("journey_enter", f"res4 --event {sb.event_key} --wait=-5", body)
+    entered = sb.entry_counts(sb.event_key)
+    with pytest.raises(UsageError, match="timeout"):   # refused before anything is sent
+        shell.run_cell_magic("journey_enter", f"res4 --event {sb.event_key} --wait=-5 --again", body)
+    assert sb.entry_counts(sb.event_key) == entered
     with pytest.raises(UsageError, match="--wait"):
         shell.run_cell_magic("journey_enter", f"res4 --event {sb.event_key} --wait=soon", body)
 

@@ -53,8 +53,8 @@ def contacts(keys=BRANCHES) -> pd.DataFrame:
     return df
 
 
-def enter(sb, conn, keys=BRANCHES, event_key=None):
-    res = sfmc_nb.enter_journey(contacts(keys), event_key or sb.event_key, data="all", connection=conn)
+def enter(sb, conn, keys=BRANCHES, event_key=None, again=False):
+    res = sfmc_nb.enter_journey(contacts(keys), event_key or sb.event_key, data="all", connection=conn, again=again)
     return res.wait(timeout=10, poll=0.02)
 
 
@@ -269,7 +269,7 @@ def test_res_trace_leaves_out_an_earlier_run_of_the_same_contact(sb, conn):
     enter(sb, conn, ["vip-flag"])
     sb.advance(days=1)                                      # the first run ends at "VIP offer" (dated now)
     time.sleep(0.05)                                        # a moment between the runs, as between real ones
-    second = enter(sb, conn, ["vip-flag"])
+    second = enter(sb, conn, ["vip-flag"], again=True)   # the same contact again, on purpose
     assert second.trace().paths.loc["vip-flag", "path"] == ("Welcome email", "Wait 1 day")
     assert trace("welcome-journey", ["vip-flag"], connection=conn).paths.loc["vip-flag", "path"] == tuple(
         START + ["VIP offer", "Welcome email", "Wait 1 day"])    # without since: both runs, in time order

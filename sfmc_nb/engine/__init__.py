@@ -17,6 +17,7 @@ Where things are:
 - ``dates``: zone-less dates read as the tenant's system time, its zone learned per connection
 - ``throttle``: the shared pause and AIMD limit on batches in flight
 - ``journal``: the JSON-lines record a dead run resumes from
+- ``reentry``: a run refused when an earlier run of the process entered its contacts (a cell run twice)
 - ``retry``: :class:`RunRetry`, what ``EntryResult.retry()`` runs
 - ``processing``: :class:`Processing`, what ``EntryResult.wait()`` and ``EntryResult.trace()`` run
 - ``progress``: typed progress events and the text reporter

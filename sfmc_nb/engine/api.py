@@ -27,6 +27,7 @@ from .context import DEFAULT_LANDING_HORIZON, ProgressCallback, RunOptions, prog
 from .journal import Journal, JournalState, refuse_other_kind, replay
 from .preflight import EntrySchema, preflight
 from .processing import Processing
+from .reentry import EntryGuard
 from .retry import RunRetry
 from .runner import Runner
 from .sources import CHUNK_ROWS
@@ -42,7 +43,8 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
                   progress: ProgressCallback | bool | None = None,
                   batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
                   float_keys: str = "convert", max_seconds: float = 300.0,
-                  landing_horizon: float | None = None, chunk_rows: int | None = None) -> EntryResult:
+                  landing_horizon: float | None = None, chunk_rows: int | None = None,
+                  again: bool = False) -> EntryResult:
     """Enter every row of ``df`` into the journey(s) of ``event_key``; return an :class:`EntryResult`.
 
     ``df`` is a DataFrame, or a source read and sent a chunk at a time: an iterable of DataFrames
@@ -61,6 +63,10 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
     the status endpoint does not list them. ``max_seconds``: one batch's time budget (throttled waits,
     failures, waiting for a horizon). Every option is checked before anything is sent; notes about the run
     are issued once each as :class:`~sfmc_nb.errors.SfmcWarning` and kept in ``result.warnings``.
+
+    A run whose contacts an earlier run of this process entered for the same event key (a cell run again) is
+    refused before anything is sent with :class:`~sfmc_nb.errors.AlreadyEnteredError`; ``again=True`` enters them
+    again on purpose, and a run resumed with its ``journal`` is not refused (see :mod:`sfmc_nb.engine.reentry`).
     """
     if not isinstance(df, pd.DataFrame):   # frames, a file, a polars frame: read and sent chunk by chunk
         from .stream import enter_stream
@@ -68,7 +74,7 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
                             dry_run=dry_run, validate=validate, journal=journal, progress=progress,
                             batch_size=batch_size, na=na, duplicates=duplicates, float_keys=float_keys,
                             max_seconds=max_seconds, landing_horizon=landing_horizon,
-                            chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows)
+                            chunk_rows=CHUNK_ROWS if chunk_rows is None else chunk_rows, again=again)
     if chunk_rows is not None:
         raise ValidationError("chunk_rows= is for a file, a polars frame or an iterable of DataFrames; a DataFrame "
                               "is entered as it is (pass an iterable of its slices to enter it in chunks)")
@@ -85,6 +91,7 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
                          landing_horizon=horizon)
     conn = cast(Connection, connection or default_connection())   # default_connection() raises when there is none
     conn.ensure_pool(options.concurrency)
+    guard = EntryGuard(conn, event_key, again=again, journal=checked.journal, dry_run=dry_run)
     columns, schema = _checked_columns(conn, event_key, df, columns, data, validate)
     limits = schema.limits([str(c) for c in columns.data])
     prepared = prepare(df, columns.key, columns.data, na=na, duplicates=duplicates, float_keys=float_keys,
@@ -94,7 +101,8 @@ def enter_journey(df: pd.DataFrame | Iterable[pd.DataFrame] | str | os.PathLike[
         result.preview = [b.members for b in islice(prepared.batches(checked.batch_size), 3)]
         _warn(result.warnings)
         return result
-    return _send(conn, event_key, prepared, options, result, checked.journal)
+    guard.refuse(prepared)
+    return guard.record(_send(conn, event_key, prepared, options, result, checked.journal))
 
 
 def _checked_columns(conn: Connection, event_key: str, df: pd.DataFrame, columns: Columns,

@@ -37,6 +37,7 @@ from .context import ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, Record, header, refuse_other_kind
 from .preflight import EntrySchema, preflight
 from .processing import Processing
+from .reentry import EntryGuard
 from .retry import RunRetry
 from .seen import SeenKeys, digests
 from .sources import CHUNK_ROWS, fingerprint, iter_chunks
@@ -139,7 +140,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                  journal: str | os.PathLike[str] | None = None, progress: ProgressCallback | bool | None = None,
                  batch_size: int = MAX_BATCH_SIZE, na: str = "null", duplicates: str = "keep",
                  float_keys: str = "convert", max_seconds: float = 300.0, landing_horizon: float | None = None,
-                 chunk_rows: int = CHUNK_ROWS) -> EntryResult:
+                 chunk_rows: int = CHUNK_ROWS, again: bool = False) -> EntryResult:
     """:func:`~sfmc_nb.enter_journey` for a source read chunk by chunk (see :mod:`sfmc_nb.engine.sources`)."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ValidationError(f"chunk_rows must be a whole number of rows above 0 (e.g. 100_000); got {chunk_rows!r}")
@@ -151,9 +152,11 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                          landing_horizon=_horizon(landing_horizon))
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
+    guard = EntryGuard(conn, event_key, again=again, journal=checked.journal, dry_run=dry_run)
     manifest = StreamJournal(checked.journal, event_key) if checked.journal is not None and not dry_run else None
     spool, kept = RowSpool(event_key), []
-    stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys)
+    stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys,
+                     guard=guard)
     chunks = iter_chunks(source, chunk_rows)
     for number in count():
         try:   # reading and accepting the next chunk; a failure after rows were entered keeps the result
@@ -183,6 +186,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
     if not dry_run:
         result.attach_retry(StreamRetry(kept))
         result.attach_processing(Processing(conn))
+        guard.record(result)
     _warn(result.warnings)
     return result
 
@@ -211,6 +215,7 @@ class _Stream:
     na: str
     duplicates: str
     float_keys: str
+    guard: EntryGuard | None = None
     plan: _Plan | None = None
     seen: SeenKeys = field(default_factory=SeenKeys)
 
@@ -227,8 +232,10 @@ class _Stream:
         plan = cast(_Plan, self.plan)
         prepared = prepare(chunk, plan.columns.key, plan.columns.data, na=self.na, duplicates=self.duplicates,
                            float_keys=self.float_keys, max_lengths=plan.limits or None, warn=False)
+        entered = self.guard.screen(prepared, number) if self.guard else []   # chunk 0: refuses the run
         repeats = _refuse_repeats(prepared, self.seen, self.duplicates)
         part = _new_result(self.event_key, prepared, plan.notes if number == 0 else [], self.dry_run)
+        part.warnings.extend(entered)
         if repeats and self.duplicates != "drop":
             part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
                                  "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
@@ -236,7 +243,10 @@ class _Stream:
             batches = prepared.batches(self.options.batch_size)
             part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
             return part, None
-        return part, _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
+        retry = _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
+        if self.guard is not None:
+            self.guard.add(part)   # its keys are at hand now: no reading them back from the result's files
+        return part, retry
 
 
 def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:

@@ -63,6 +63,8 @@ def _enter_parser() -> MagicParser:
     p.add_argument("--concurrency", type=int, help="batches in flight (default: SfmcMagics.concurrency)")
     p.add_argument("--no-validate", action="store_true", help="skip the journey and schema checks")
     p.add_argument("--journal", help="JSON-lines journal file (resume a run that died)")
+    p.add_argument("--again", action="store_true", help="enter contacts an earlier run of this session entered for "
+                   "this event (without it such a run is refused, nothing sent)")
     p.add_argument("--wait", nargs="?", type=float, const=WAIT_SECONDS, metavar="SECONDS",
                    help=f"then follow processing for up to SECONDS (default {WAIT_SECONDS:g}): processed or errored")
     return p
@@ -82,7 +84,7 @@ class EntryMagics(SfmcMagicsBase):
     def journey_enter(self, line: str = "", cell: str | None = None):
         """Enter contacts into a journey. ``%%journey_enter [result_var] --event KEY [--contact-key COL]
         [--data COL,COL|all|auto] [--from DF | --from-file PATH] [--dry-run] [--concurrency N] [--no-validate]
-        [--journal PATH]``
+        [--journal PATH] [--again]``
 
         The cell body holds CSV with a header row (every value read as text; tabs or semicolons when the
         header has no comma) or JSON lines; a row whose field count differs from the header's, or anything
@@ -93,6 +95,9 @@ class EntryMagics(SfmcMagicsBase):
         ``--data`` defaults to ``auto``, as ``data=`` in Python: the columns that are fields of the entry data
         extension (one warning names those left out). The result is displayed once, with the run's warnings,
         and stored in ``result_var``; the magic returns None.
+
+        Running the cell again refuses to enter its contacts a second time (nothing is sent; the error says when
+        they were entered): ``--again`` enters them again on purpose, the same ``--journal`` resumes a run.
         """
         prog = "%%journey_enter" if cell is not None else "%journey_enter"
         args = self._parser.parse_line(line)
@@ -102,6 +107,10 @@ class EntryMagics(SfmcMagicsBase):
         if not args.event.strip():
             raise UsageError(f"{prog}: --event needs the entry event definition key")
         from .. import engine as _engine  # the engine is loaded on first use, not by %load_ext
+        from ..engine.processing import MAX_WAIT
+
+        if args.wait is not None and not 0 <= args.wait <= MAX_WAIT:   # checked before anything is sent
+            raise UsageError(f"{prog}: --wait takes a timeout of 0 to {MAX_WAIT:g} seconds; got {args.wait:g}")
 
         source: Any
         if args.from_file:
@@ -117,7 +126,8 @@ class EntryMagics(SfmcMagicsBase):
             result = _engine.enter_journey(source, args.event, contact_key=contact_key, data=data, connection=conn,
                                           concurrency=concurrency, dry_run=args.dry_run,
                                           validate=self.settings.validate and not args.no_validate,
-                                          journal=self._journal(args), progress=self._progress())
+                                          journal=self._journal(args), progress=self._progress(),
+                                          again=args.again)
         if args.wait is not None and not result.dry_run:
             result.wait(timeout=args.wait)
         self.settings.last_result = result
