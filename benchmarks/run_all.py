@@ -1,7 +1,7 @@
 """Run every benchmark in one go and print their figures one after the other.
 
     python benchmarks/run_all.py              # preparation, entry, quota, progress cost, a 1,000,000-row result
-                                              # in the notebook, a 1,000,000-row CSV streamed
+                                              # in the notebook, a 1,000,000-row CSV streamed, wait's time limit
     python benchmarks/run_all.py --with-10m   # also stream a 10,000,000-row CSV (or set SFMC_BENCH_10M=1)
 """
 
@@ -20,7 +20,8 @@ def scripts(with_10m: bool) -> list[tuple[str, list[str]]]:
     return [("payload preparation", ["bench_batching.py"]), ("end-to-end entry", ["bench_entry.py"]),
             ("entry under a quota", ["bench_pacing.py"]), ("progress callback cost", ["bench_progress.py"]),
             ("a 1,000,000-row result in the notebook", ["bench_result.py"]),
-            ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows])]
+            ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows]),
+            ("a wait against a misbehaving status endpoint", ["bench_wait.py"])]
 
 
 def main() -> int:
