@@ -2,7 +2,8 @@
 
     python benchmarks/run_all.py              # preparation, entry, quota, progress cost, a 1,000,000-row result
                                               # in the notebook, a 1,000,000-row CSV streamed, the re-entry
-                                              # guard's cost on 1,000,000 rows
+                                              # guard's cost on 1,000,000 rows,
+                                              # wait's time limit
     python benchmarks/run_all.py --with-10m   # also stream a 10,000,000-row CSV (or set SFMC_BENCH_10M=1)
 """
 
@@ -22,7 +23,8 @@ def scripts(with_10m: bool) -> list[tuple[str, list[str]]]:
             ("entry under a quota", ["bench_pacing.py"]), ("progress callback cost", ["bench_progress.py"]),
             ("a 1,000,000-row result in the notebook", ["bench_result.py"]),
             ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows]),
-            ("re-entry guard cost", ["bench_reentry.py"])]
+            ("re-entry guard cost", ["bench_reentry.py"]),
+            ("a wait against a misbehaving status endpoint", ["bench_wait.py"])]
 
 
 def main() -> int:

@@ -361,7 +361,9 @@ class EntryResult:
         """Follow the status endpoint until no queued row is still waiting to be processed (or ``timeout`` s).
 
         Fills ``processing`` (processed, errored, pending) and ``processing_message`` (why an entry was refused
-        while being processed, e.g. a single-entry journey turning a contact away); returns this result.
+        while being processed, e.g. a single-entry journey turning a contact away); returns this result. It
+        returns within ``timeout`` plus one status request however the endpoint behaves; rows it did not reach
+        are ``pending`` with a note saying how far it got, and the next ``wait()`` goes on from there.
         """
         self._processing().wait(self, timeout=timeout, poll=poll)
         for listener in list(self._listeners):

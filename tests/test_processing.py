@@ -8,6 +8,10 @@ is bounded by its ``timeout``.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import threading
+import time
 
 import pandas as pd
 import pytest
@@ -16,7 +20,7 @@ from IPython.core.error import UsageError
 import sfmc_nb
 from sfmc_nb import sandbox as sandbox_module
 from sfmc_nb.engine import Processing
-from sfmc_nb.errors import ValidationError
+from sfmc_nb.errors import OutcomeUnknownError, RateLimitError, ValidationError
 from sfmc_nb.results import PROCESSING, EntryResult
 
 processing_module = importlib.import_module("sfmc_nb.engine.processing")
@@ -44,6 +48,49 @@ def people(n: int, prefix: str = "p") -> pd.DataFrame:
 
 def status_requests(sb, since: int) -> int:
     return sum(1 for r in sb.request_log[since:] if r["path"] == STATUS_PATH)
+
+
+# -- a wait against a status endpoint that misbehaves: the time limit holds --------------------------------------
+
+BATCHES = 60          # a whole pass over them takes far longer than any wait below allows
+READ_TIMEOUT = 5.0    # the connection's own read timeout: the most a wait may overrun by (plus a margin)
+MARGIN = 5.0          # generous: the machine is shared and noisy
+
+
+@pytest.fixture
+def queued(sb):
+    """A run of BATCHES batches that stay queued (nothing is processed until the clock is moved), and a
+    connection with the default retry policy (real backoff, the way a user's connection retries)."""
+    sb.configure(process_delay=600)
+    connection = sfmc_nb.connect(sandbox=sb, timeout=(2.0, READ_TIMEOUT), set_default=False)
+    res = sfmc_nb.enter_journey(people(BATCHES * 100, "q"), sb.event_key, data="all", connection=connection)
+    assert res.counts["queued"] == BATCHES * 100
+    yield res
+    connection.close()
+
+
+def timed_wait(res: EntryResult, timeout: float) -> float:
+    started = time.monotonic()
+    res.wait(timeout=timeout, poll=0.05)
+    return time.monotonic() - started
+
+
+def notes(res: EntryResult) -> pd.Series:
+    """Rows by processing message."""
+    return res.to_frame()["processing_message"].value_counts()
+
+
+def batches_with(res: EntryResult, start: str) -> set[int]:
+    frame = res.to_frame()
+    return set(frame.loc[frame["processing_message"].str.startswith(start, na=False), "batch"])
+
+
+def finish(sb, res: EntryResult) -> None:
+    """Faults off, everything processed: a later wait follows every row to the end."""
+    sb.configure(latency=0, error_rate=0.0, rate_limit=None)
+    sb.advance(days=1)
+    res.wait(timeout=60, poll=0.05)
+    assert res.processing_counts == {"processed": BATCHES * 100, "errored": 0, "pending": 0}
 
 
 def test_every_queued_row_ends_processed_with_one_request_per_batch(sb, conn):
@@ -198,3 +245,107 @@ def test_ctrl_c_ends_the_wait_and_says_so(sb, conn):
     frame = res.to_frame()
     assert (frame["processing"] == "pending").all()
     assert frame["processing_message"].str.startswith("the wait was interrupted").all()
+
+
+def test_a_slow_status_endpoint_ends_the_wait_in_time_and_the_next_wait_goes_on(sb, queued):
+    res = queued
+    sb.configure(latency=0.5)                # a whole pass: 60 x 0.5 s = 30 s
+    start = len(sb.request_log)
+    assert timed_wait(res, 1.5) <= 1.5 + READ_TIMEOUT + MARGIN
+    asked = status_requests(sb, start)
+    checked = batches_with(res, "still queued after 1.5 s")
+    reached = checked | batches_with(res, "the status endpoint failed")   # asked, but no answer in time
+    assert 1 <= len(checked) <= asked <= len(checked) + 1 < BATCHES
+    unasked = f"wait timed out after 1.5 s: {len(checked)} of {BATCHES} batches checked; call .wait() again to go on"
+    assert notes(res).get(unasked) >= (BATCHES - len(checked) - 1) * 100
+    assert res.processing_counts == {"processed": 0, "errored": 0, "pending": BATCHES * 100}
+
+    sb.advance(days=1)                       # every entry is processed now: what the next wait asks, it finishes
+    assert timed_wait(res, 1.5) <= 1.5 + READ_TIMEOUT + MARGIN
+    done = set(res.to_frame().query("processing == 'processed'")["batch"])
+    assert done and not done & reached       # it went on with the batches the first wait did not reach
+    assert min(done) == max(reached) + 1
+    assert res.processing_counts["processed"] == len(done) * 100
+    finish(sb, res)
+
+
+def test_a_hanging_status_endpoint_ends_the_wait_in_time(sb, queued):
+    res = queued
+    sb.configure(latency=3600)               # every status request hangs (until the sandbox stops)
+    asked = sb.stats["rest_requests"]
+    assert timed_wait(res, 1) <= 1 + READ_TIMEOUT + MARGIN
+    assert 1 <= sb.stats["rest_requests"] - asked <= 2
+    frame = res.to_frame()
+    assert (frame["processing"] == "pending").all()
+    first = frame["batch"] == frame["batch"].min()
+    assert frame.loc[first, "processing_message"].str.contains("the status endpoint failed: .* no answer").all()
+    assert frame.loc[~first, "processing_message"].str.match(
+        rf"wait timed out after 1 s: 0 of {BATCHES} batches checked \(the status endpoint failed: .*no answer").all()
+    finish(sb, res)                          # new connections, answered at once: the result is still usable
+
+
+def test_a_status_endpoint_answering_500_ends_the_wait_in_time(sb, queued):
+    res = queued
+    sb.configure(error_rate=1.0)             # with backoff, a whole pass would take minutes
+    asked = sb.stats["rest_requests"]
+    assert timed_wait(res, 1) <= 1 + READ_TIMEOUT + MARGIN
+    requests = sb.stats["rest_requests"] - asked
+    assert 1 <= requests <= 12               # the failing endpoint is not asked once per batch
+    frame = res.to_frame()
+    assert (frame["processing"] == "pending").all()
+    assert frame["processing_message"].str.contains(r"the status endpoint failed: HTTP 50[03]").all()
+    unasked = frame["processing_message"].str.startswith(f"wait timed out after 1 s: 0 of {BATCHES} batches checked")
+    assert unasked.sum() >= (BATCHES - requests) * 100
+    finish(sb, res)
+
+
+def test_a_429_with_a_long_retry_after_ends_the_wait_in_time(sb, queued):
+    res = queued
+    sb.configure(rate_limit=0.01, retry_after=60)   # one request admitted, then 429 asking for a minute
+    start = len(sb.request_log)
+    assert timed_wait(res, 1) <= 1 + READ_TIMEOUT + MARGIN
+    log = [r["status"] for r in sb.request_log[start:] if r["path"] == STATUS_PATH]
+    assert log == [200, 429]                 # one answer, one refusal, then no more asking before the minute is up
+    by_batch = res.to_frame().groupby("batch")["processing_message"].first()
+    assert by_batch.iloc[0] == "still queued after 1 s: call .wait() again later"
+    assert by_batch.iloc[1].startswith("the status endpoint failed: HTTP 429")
+    assert by_batch.iloc[2:].str.startswith(f"wait timed out after 1 s: 1 of {BATCHES} batches checked").all()
+    finish(sb, res)
+
+
+@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
+                    reason="Ctrl-C is not turned into KeyboardInterrupt here")
+def test_ctrl_c_during_a_hanging_status_request_returns_at_once_and_the_result_stays_usable(sb, queued):
+    res = queued
+    sb.configure(latency=3600)
+    ctrl_c = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    ctrl_c.start()
+    try:
+        seconds = timed_wait(res, 20)        # the request alone would hang for its whole read timeout
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped wait()")
+    finally:
+        ctrl_c.cancel()
+        ctrl_c.join()
+    assert seconds < READ_TIMEOUT            # it did not wait the request out
+    assert (notes(res).index == [f"the wait was interrupted: 0 of {BATCHES} batches checked; "
+                                 "call .wait() again to go on"]).all()
+    assert res.processing_counts["pending"] == BATCHES * 100
+    finish(sb, res)
+
+
+def test_a_status_request_with_a_deadline_times_out_with_it_and_waits_for_no_retry_past_it(sb, queued):
+    conn = sfmc_nb.connect(sandbox=sb, timeout=(2.0, 30.0), set_default=False)   # 30 s read timeout of its own
+    rid = queued.request_id[0]
+    sb.configure(latency=3600)
+    started = time.monotonic()
+    with pytest.raises(OutcomeUnknownError, match="no answer from .* within 1 s"):
+        conn.batch_status_page(request_id=rid, deadline=time.monotonic() + 1)
+    assert time.monotonic() - started <= 1 + MARGIN
+    sb.configure(latency=0, rate_limit=0.01, retry_after=60)
+    conn.batch_status_page(request_id=rid)                        # the one request the bucket admits
+    started = time.monotonic()
+    with pytest.raises(RateLimitError):                           # not after waiting out the 60 s asked for
+        conn.batch_status_page(request_id=rid, deadline=time.monotonic() + 2)
+    assert time.monotonic() - started <= 2 + MARGIN
+    conn.close()

@@ -209,6 +209,33 @@ def test_stop_closes_the_port():
     assert not sb.running
 
 
+def test_stop_lets_go_of_requests_held_by_latency():
+    """A hanging endpoint (an hour of latency) holds its request threads only until the sandbox stops."""
+    sb = sandbox.start(latency=3600)
+    before = set(threading.enumerate())
+    answers: Queue = Queue()
+
+    def ask() -> None:
+        try:
+            answers.put(requests.get(sb.rest_base_url + "interaction/v1/interactions", timeout=30).status_code)
+        except requests.exceptions.RequestException as exc:
+            answers.put(type(exc).__name__)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    deadline = time.monotonic() + 10
+    while sb.stats["rest_requests"] == 0:   # the request arrived and is being held
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    held = [t for t in set(threading.enumerate()) - before if t is not asker]
+    assert held and all(t.is_alive() for t in held)
+    sb.stop()
+    for thread in [asker, *held]:
+        thread.join(timeout=10)
+    assert not any(t.is_alive() for t in [asker, *held])
+    assert answers.get(timeout=1) == "ConnectionError"
+
+
 def test_context_manager_and_fixed_credentials():
     with sandbox.start(client_id="me", client_secret="shh", account_id=42) as sb:
         assert sb.auth_base_url.startswith("http://127.0.0.1:") and sb.auth_base_url.endswith("/")

@@ -53,10 +53,15 @@ class EntryEndpoints(Transport):
     def batch_status_page(self, *, page: int = 1, page_size: int = 50, request_id: str | None = None,
                           contact_key: str | None = None, event_instance_id: str | None = None,
                           event_key: str | None = None, type: str | None = None,
-                          start_date: str | None = None) -> dict:
-        """One page of the status endpoint, as answered: ``page``, ``pageSize``, ``count``, ``items``."""
+                          start_date: str | None = None, deadline: float | None = None) -> dict:
+        """One page of the status endpoint, as answered: ``page``, ``pageSize``, ``count``, ``items``.
+
+        ``deadline`` (a ``time.monotonic()`` moment) bounds the request and its retries (see ``request``).
+        """
         params = _status_params(request_id, contact_key, event_instance_id, event_key, type, start_date)
-        data = self.get_json(STATUS_PATH, {**params, "$page": page, "$pageSize": page_size})
+        resp, _ = self.request("GET", STATUS_PATH, params={**params, "$page": page, "$pageSize": page_size},
+                               deadline=deadline)
+        data = read_json(resp, "GET", STATUS_PATH)
         return data if isinstance(data, dict) else {}
 
     def batch_status_read(self, params: dict, *, page: int = 1, page_size: int = 50,

@@ -3,7 +3,8 @@
 :class:`Transport` owns one ``requests.Session`` (a connection pool sized for the engine's concurrency) and
 one :class:`~sfmc_nb.auth.TokenManager`. Every call goes through :meth:`Transport.request`:
 
-* every request carries a ``(connect, read)`` timeout;
+* every request carries a ``(connect, read)`` timeout; a call given a ``deadline`` cuts both to the time left
+  (never below :data:`MIN_TIMEOUT`) and waits for no retry that would end past it;
 * a 401 drops the token, fetches a new one and repeats the request once, never more;
 * no redirect is followed by a call that changes state; a read (GET) follows at most a few, each to the same host
   over https (plain http only on loopback), so contact data and the token never go anywhere else;
@@ -19,6 +20,7 @@ Swap the transport by passing ``session=`` (a ``requests.Session`` with your own
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -46,11 +48,13 @@ from ..errors import ApiError, ConnectError, OutcomeUnknownError, SfmcError, Tra
 from ._answers import api_error, redirect_error
 from ._retry import RetryPolicy
 
-__all__ = ["Transport", "read_json", "JSON_CONTENT_TYPE"]
+__all__ = ["Transport", "read_json", "JSON_CONTENT_TYPE", "MIN_TIMEOUT"]
 
 log = logging.getLogger("sfmc_nb.client")
 
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+MIN_TIMEOUT = 1.0
+"""Seconds an attempt of a call with a deadline may always take, however little time is left (an answer needs some)."""
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -78,6 +82,7 @@ class _Call:
     headers: dict[str, str]
     changes_state: bool
     retry: bool
+    deadline: float | None = None   # time.monotonic() moment the call must be over by (one attempt's timeout aside)
     attempts: int = 0
     refreshed: bool = False
     waited: float = 0.0
@@ -151,15 +156,18 @@ class Transport:
     # -- the one request path ------------------------------------------------------------
 
     def request(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
-                headers: dict | None = None, changes_state: bool = False, retry: bool = True
-                ) -> tuple[requests.Response, int]:
+                headers: dict | None = None, changes_state: bool = False, retry: bool = True,
+                deadline: float | None = None) -> tuple[requests.Response, int]:
         """Send one REST call; return the 2xx response and the number of attempts it took.
 
         ``changes_state=True`` marks calls that must not run twice (retried only when refused
         or never sent). ``retry=False`` makes the first failure raise (the engine retries itself);
-        the 401 refresh-once applies in both cases.
+        the 401 refresh-once applies in both cases. ``deadline`` (a ``time.monotonic()`` moment) bounds the call:
+        each attempt's timeouts are cut to the time left (at least :data:`MIN_TIMEOUT`) and a retry that would
+        start past it raises the last error instead, so a caller with a time limit overruns it by one attempt at most.
         """
         call = self._prepare(method, path, params, json_body, headers, changes_state, retry)
+        call.deadline = deadline
         while True:
             call.attempts += 1
             token = self._token_for(call)
@@ -220,19 +228,27 @@ class Transport:
                    ) -> requests.Response | TransportError:
         """One HTTP request, redirects not followed; counted in :attr:`requests_sent` when it left."""
         started = time.monotonic()
+        timeout = self._timeout_for(call)
         try:
             resp = self.session.request(call.method, url, params=params, data=call.body, headers=call.headers,
-                                        auth=_BearerAuth(token), timeout=self.timeout, allow_redirects=False)
+                                        auth=_BearerAuth(token), timeout=timeout, allow_redirects=False)
         except (requests.exceptions.RequestException, ValueError) as exc:
             # incl. an answer cut off mid-body, and http.client refusing a header (its text quotes the value)
             failure = transport_failure(exc, what=f"{call.method} {call.path}", host=host_of(url),
-                                        method=call.method, path=call.path, read_timeout=self.timeout[1])
+                                        method=call.method, path=call.path, read_timeout=timeout[1])
             self._count(failure.sent)
             return failure
         self._count(True)
         self._note_server_clock(resp)
         log.debug("%s %s -> %s in %.3f s", call.method, call.path, resp.status_code, time.monotonic() - started)
         return resp
+
+    def _timeout_for(self, call: _Call) -> tuple[float, float]:
+        """The ``(connect, read)`` timeout of the next attempt: the connection's, cut to what the deadline leaves."""
+        if call.deadline is None:
+            return self.timeout
+        left = max(math.ceil((call.deadline - time.monotonic()) * 10) / 10, MIN_TIMEOUT)   # 0.1 s steps: "3 s"
+        return min(self.timeout[0], left), min(self.timeout[1], left)
 
     def _count(self, sent: bool) -> None:
         if sent:
@@ -251,6 +267,8 @@ class Transport:
         if call.retry:
             wait = self.retry.next_wait(error, attempts=call.attempts, waited=call.waited,
                                         changes_state=call.changes_state)
+        if wait is not None and call.deadline is not None and time.monotonic() + wait >= call.deadline:
+            wait = None   # the next attempt would start after the caller's time is up
         if wait is None:
             raise error from None
         what = f"HTTP {error.status}" if isinstance(error, ApiError) else type(error).__name__

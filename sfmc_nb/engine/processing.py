@@ -9,10 +9,17 @@ status endpoint tells (docs: "Batch status"). :class:`Processing` is what ``Entr
 if the service keeps pages smaller), and stops asking about a batch once none of its members is queued. It
 polls every ``poll`` seconds, the interval growing by half each time up to :data:`MAX_POLL`, for ``timeout``
 seconds at most; rows still queued then are ``pending``.
+
+The time limit holds whatever the status endpoint does (slow, hanging, failing, throttling): it is checked before
+every request, each request's timeouts are cut to the time left (at least ``MIN_TIMEOUT``) and no retry or pause
+runs past it, so ``wait`` returns within ``timeout`` plus one request at most. A failure or a 429 ends the round
+(the endpoint is not asked again at once for the next batch). Batches are asked least recently asked first, so
+a wait cut short by its limit (or by Ctrl-C) is taken up by the next ``wait()`` where it stopped.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +28,7 @@ from typing import Any
 
 from .._rules import int_or_none, one_line
 from ..client import Connection
-from ..errors import SfmcError, ValidationError
+from ..errors import RateLimitError, SfmcError, ValidationError
 from ..journeys import JourneyGraph, JourneyTrace, journey_for_event
 from ..journeys import trace as trace_journey
 from ..results import EntryResult
@@ -38,6 +45,10 @@ _FINAL = ("processed", "errored")
 _MESSAGE_FIELDS = ("message", "errorMessage", "statusMessage", "error", "reason", "errors")
 
 Lookup = tuple[str, str]   # ("request_id" | "event_instance_id", value): one status query
+
+
+class _OutOfTime(Exception):
+    """The wait's time ran out between two pages of one lookup (its rows stay as they were)."""
 
 
 def _check(name: str, value: Any, low: float, high: float) -> float:
@@ -77,41 +88,82 @@ class Processing:
         self.conn = conn
         self._clock, self._sleep = clock, sleep
         self._journeys: dict[str, JourneyGraph] = {}   # event key -> the definition of the journey it feeds
+        self._asked: dict[Lookup, int] = {}   # open lookup -> when it was last asked (a rising count)
+        self._turn = itertools.count()
 
     # -- wait ---------------------------------------------------------------------------------------------
 
     def wait(self, result: EntryResult, *, timeout: float = 60.0, poll: float = 0.5) -> None:
-        """Fill ``result.processing`` for every queued row not yet processed or errored."""
+        """Fill ``result.processing`` for every queued row not yet processed or errored, within ``timeout`` s."""
         timeout = _check("timeout", timeout, 0, MAX_WAIT)
         poll = _check("poll", poll, 0.01, MAX_POLL)
         open_ = self._lookups(result)
+        total = len(open_)
         deadline, delay = self._clock() + timeout, poll
+        checked: set[Lookup] = set()         # answered at least once in this wait
         problems: dict[Lookup, str] = {}
         stopped = ""
         try:
             while open_:
-                for lookup in list(open_):
-                    try:
-                        items = self._items(lookup)
-                    except SfmcError as exc:
-                        problems[lookup] = f"the status endpoint failed: {one_line(str(exc), 200)}"
-                        continue
-                    problems.pop(lookup, None)
-                    if self._apply(result, open_[lookup], items):
-                        del open_[lookup]
+                pause = self._round(result, open_, deadline, checked, problems)
                 remaining = deadline - self._clock()
                 if not open_ or remaining <= 0:
                     break
-                self._sleep(min(delay, remaining))
+                self._sleep(min(max(delay, pause), remaining))
                 delay = min(delay * 1.5, MAX_POLL)
         except KeyboardInterrupt:      # Ctrl-C (the kernel's stop button) ends the wait, as it ends a run
-            stopped = "the wait was interrupted while it was still queued: call .wait() again"
+            stopped = "the wait was interrupted"
         finally:
-            for lookup, positions in open_.items():
-                why = stopped or problems.get(lookup) or f"still queued after {timeout:g} s: call .wait() again later"
-                for pos in positions:
-                    if result.processing[pos] not in _FINAL:
-                        result.set_processing(pos, "pending", why)
+            self._leave_pending(result, open_, timeout, stopped, checked, problems, total)
+
+    def _round(self, result: EntryResult, open_: dict[Lookup, list[int]], deadline: float, checked: set[Lookup],
+               problems: dict[Lookup, str]) -> float:
+        """Ask about each open lookup once, least recently asked first, until the deadline, a failure or a 429;
+        returns the pause a 429 asked for (0 otherwise)."""
+        for lookup in sorted(open_, key=lambda known: self._asked.get(known, -1)):
+            if self._clock() >= deadline:
+                return 0.0
+            try:
+                items = self._items(lookup, deadline)
+            except _OutOfTime:
+                return 0.0
+            except RateLimitError as exc:   # refused, not carried out: ask this one first next round
+                problems[lookup] = f"the status endpoint failed: {one_line(str(exc), 200)}"
+                return exc.retry_after or 0.0
+            except SfmcError as exc:
+                problems[lookup] = f"the status endpoint failed: {one_line(str(exc), 200)}"
+                self._asked[lookup] = next(self._turn)
+                return 0.0
+            self._asked[lookup] = next(self._turn)
+            checked.add(lookup)
+            problems.pop(lookup, None)
+            if self._apply(result, open_[lookup], items):
+                del open_[lookup]
+                del self._asked[lookup]
+        return 0.0
+
+    @staticmethod
+    def _leave_pending(result: EntryResult, open_: dict[Lookup, list[int]], timeout: float, stopped: str,
+                       checked: set[Lookup], problems: dict[Lookup, str], total: int) -> None:
+        """Mark the rows still open ``pending``, each with why: still queued when last asked, the endpoint's
+        failure, or not asked in this wait (then how far the wait got)."""
+        ended = stopped or f"wait timed out after {timeout:g} s"
+        progress = f"{ended}: {len(checked)} of {total} batches checked"
+        failure = next(reversed(problems.values()), None)
+        unasked = f"{progress} ({failure}); call .wait() again to go on" if failure \
+            else f"{progress}; call .wait() again to go on"
+        for lookup, positions in open_.items():
+            if lookup in problems:
+                why = problems[lookup]
+            elif lookup not in checked:
+                why = unasked
+            elif stopped:
+                why = f"{stopped} while it was still queued: call .wait() again"
+            else:
+                why = f"still queued after {timeout:g} s: call .wait() again later"
+            for pos in positions:
+                if result.processing[pos] not in _FINAL:
+                    result.set_processing(pos, "pending", why)
 
     def _lookups(self, result: EntryResult) -> dict[Lookup, list[int]]:
         """The status queries to make, each with its rows: one per request id, one per row queued without one."""
@@ -128,12 +180,17 @@ class Processing:
                 result.set_processing(pos, "pending", "neither requestId nor eventInstanceId is known to look it up")
         return open_
 
-    def _items(self, lookup: Lookup) -> list[dict]:
-        """Every status item of one query; pages are read until ``count`` items (or a short page) came."""
+    def _items(self, lookup: Lookup, deadline: float) -> list[dict]:
+        """Every status item of one query; pages are read until ``count`` items (or a short page) came.
+        Raises :class:`_OutOfTime` when the deadline passes before a later page."""
         name, value = lookup
         items: list[dict] = []
         for page in range(1, MAX_PAGES + 1):
-            data = self.conn.batch_status_page(page=page, page_size=STATUS_PAGE_SIZE, **{name: value})
+            left = deadline - self._clock()
+            if page > 1 and left <= 0:
+                raise _OutOfTime
+            data = self.conn.batch_status_page(page=page, page_size=STATUS_PAGE_SIZE,
+                                               deadline=time.monotonic() + left, **{name: value})
             got = [i for i in data.get("items") or [] if isinstance(i, dict)]
             items.extend(got)
             count = int_or_none(data.get("count"))

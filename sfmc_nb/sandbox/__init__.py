@@ -63,6 +63,7 @@ class Sandbox:
         """Bind 127.0.0.1 and serve from a daemon thread; returns self."""
         if self._server is not None:
             return self
+        self._faults.release_pauses(False)
         self._server = SandboxHTTPServer(self._port_wanted, self._dispatcher)
         self.port = self._server.server_address[1]
         self.auth_base_url = self.rest_base_url = f"http://127.0.0.1:{self.port}/"
@@ -73,12 +74,14 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close open keep-alive connections and the listening socket. Safe to call twice."""
+        """Stop serving, close open keep-alive connections and the listening socket, and end the latency pauses of
+        requests still being answered (a hanging endpoint lets go). Safe to call twice."""
         server, self._server = self._server, None
         if server is None:
             return
         server.shutdown()
         server.close_connections()
+        self._faults.release_pauses()   # after the connections closed: a held request gets no late answer
         server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

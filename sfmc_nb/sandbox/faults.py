@@ -83,6 +83,7 @@ class Faults(Settings):
         self._refilled = 0.0                # when the bucket was last topped up (time.monotonic)
         self._injected: collections.deque[tuple[str, float]] = collections.deque()
         self._settings = dict(DEFAULTS)
+        self._released = threading.Event()   # set while the server stops: every latency pause ends at once
         self.configure(**options)
 
     def _validate_setting(self, name: str, value) -> None:
@@ -100,6 +101,17 @@ class Faults(Settings):
                     self._settings[name] = value
             self._injected.clear()
             self._tokens = None
+
+    def pause(self, seconds: float) -> None:
+        """Wait out a latency of ``seconds`` (an hour makes a hanging endpoint), cut short when the server stops."""
+        self._released.wait(seconds)
+
+    def release_pauses(self, released: bool = True) -> None:
+        """End every latency pause now and skip later ones (the server is stopping); ``False`` restores them."""
+        if released:
+            self._released.set()
+        else:
+            self._released.clear()
 
     def inject(self, kind: str, count: int = 1, seconds: float | None = None) -> None:
         """The next ``count`` batch entries get ``kind``; ``slow-answer`` lands and answers after ``seconds``."""

@@ -78,7 +78,7 @@ class Dispatcher:
         is_batch = req.method == "POST" and req.path.rstrip("/").lower() == routes.BATCH_PATH
         plan = self.faults.plan(is_batch)
         if plan.delay > 0:
-            time.sleep(plan.delay)
+            self.faults.pause(plan.delay)
         if plan.answer:
             return self._fault(plan.answer)
         if plan.slow > 0:  # worked on before it lands: a client whose read timeout is shorter has given up
