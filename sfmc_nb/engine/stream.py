@@ -8,13 +8,18 @@ digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files as soon
 With ``journal=``, the journal file lists the stream's chunks with a fingerprint each, and every chunk keeps its
 own journal beside it (``<journal>.chunk000003``): running again resumes chunk by chunk (a chunk already queued
 sends nothing), and refuses an input whose chunk differs from the one the journal recorded.
+
+One guard covers the whole path of every chunk (read, accept, prepare, send, write its rows): Ctrl-C or an error at
+any step ends the stream with the result of every row entered (the chunk being sent included, its unsent rows left
+for ``retry()``) and a note naming the row to go on from; with a journal an error is raised instead, as the journal
+resumes the run.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import count, islice
 from typing import Any, cast
@@ -98,52 +103,46 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
     manifest = StreamJournal(journal, event_key) if journal is not None and not dry_run else None
-    spool, kept = RowSpool(event_key), []
-    stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys)
+    stream = _Stream(conn, event_key, options, dry_run, na=na, duplicates=duplicates, float_keys=float_keys,
+                     journaled=manifest is not None, spool=RowSpool(event_key))
     chunks = iter_chunks(source, chunk_rows)
-    for number in count():
-        try:   # reading and accepting the next chunk; a failure after rows were entered keeps the result
-            chunk = next(chunks, None)
+    try:   # the whole path of every chunk, in one guard: read, accept, prepare, send, write its rows
+        for number in count():
+            chunk = stream.read(chunks, number)
             if chunk is None:
                 break
             stream.accept(chunk, contact_key, data, validate)
             chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
-        except (Exception, KeyboardInterrupt) as exc:
-            if not spool.rows or (manifest is not None and not isinstance(exc, KeyboardInterrupt)):
-                raise   # nothing entered, or the journal has it all: the error says what to fix
-            _stopped_reading(spool.result, exc, number, spool.rows, with_journal=manifest is not None)
-            break
-        part, retry = stream.enter(chunk, number, chunk_journal)
-        stopped = part.interrupted or any(w.startswith("run stopped") for w in part.warnings)
-        if stopped:
-            part.warnings.append(f"the stream stopped at chunk {number}: the result covers the chunks read so far; "
-                                 "run again with the same journal to finish")
-        start, offset = spool.rows, spool.append(part)   # the rows go to disk; memory holds about one chunk
-        if retry is not None and part.retryable():   # a chunk with nothing to retry lets go of its rows and input
-            kept.append((part, retry, offset, start))
-        if stopped:
-            break
-    result = spool.finish()   # iter_chunks refuses an input with no rows: plan is set
-    if manifest is not None:
-        result.journal = manifest.path
-    if not dry_run:
-        result.attach_retry(StreamRetry(kept))
-        result.attach_processing(Processing(conn))
-    _warn(result.warnings)
-    return result
+            if stream.enter(chunk, number, chunk_journal):
+                break
+    except (Exception, KeyboardInterrupt) as exc:
+        if not stream.stopped_by(exc):
+            raise   # nothing entered, or the journal has it all: the error says what to fix
+    try:
+        return stream.result(manifest.path if manifest else None)
+    except KeyboardInterrupt:   # Ctrl-C while the result is put together: every row is kept, so put it together again
+        return stream.result(manifest.path if manifest else None)
 
 
-def _stopped_reading(result: EntryResult, exc: BaseException, number: int, rows: int, with_journal: bool) -> None:
-    """The stream ends at chunk ``number``, which could not be read or accepted (or Ctrl-C came while reading it):
-    without a journal the result is the only record of the rows entered so far, so it is returned, marked
-    interrupted, with a note on what happened and how to go on without entering any row twice."""
-    why = "interrupted while reading it" if isinstance(exc, KeyboardInterrupt) else \
-        f"reading it failed: {type(exc).__name__}: {exc}"
+def _note_stop(result: EntryResult, number: int, why: str, rows: int, sent_part: bool, with_journal: bool) -> None:
+    """The stream ended at chunk ``number`` before its end (Ctrl-C, an error, a run stopped): the result is
+    marked interrupted, with a note on what happened and how to go on without entering any row twice (without
+    a journal the result is the only record of the rows entered so far)."""
+    covers = f"the {rows:,} rows of the chunks up to it (its rows not sent yet are skipped, 'not sent': " \
+        ".retry() sends them)" if sent_part else f"the {rows:,} rows of the chunks before it"
     then = "fix the input if needed and run again with the same journal to finish" if with_journal else \
         f"to finish, enter the rest of the input from row {rows:,} on (or the rows before it are entered again)"
-    result.warnings.append(f"the stream stopped at chunk {number}, {why}; the result covers the {rows:,} rows of "
-                           f"the chunks before it: {then}")
+    result.warnings.append(f"the stream stopped at chunk {number}, {why}; the result covers {covers}: {then}")
     result.interrupted = True
+
+
+@dataclass
+class _Chunk:
+    """The chunk being entered: its result (rows and batches) and, once it reaches sending, its retry."""
+
+    part: EntryResult
+    start: int                     # its first row's number in the stream
+    retry: RunRetry | None = None
 
 
 @dataclass
@@ -157,8 +156,19 @@ class _Stream:
     na: str
     duplicates: str
     float_keys: str
+    journaled: bool
+    spool: RowSpool
     plan: _Plan | None = None
     seen: SeenKeys = field(default_factory=SeenKeys)
+    kept: list[tuple[EntryResult, RunRetry, int, int]] = field(default_factory=list)   # chunks retry() finishes
+    number: int = 0
+    step: str = "reading it"       # what is being done with chunk ``number``, for the note if the stream stops
+    current: _Chunk | None = None  # the chunk being entered, from its result on until its rows are written
+
+    def read(self, chunks: Iterator[Any], number: int) -> Any:
+        """The next chunk (None at the end)."""
+        self.number, self.step, self.current = number, "reading it", None
+        return next(chunks, None)
 
     def accept(self, chunk: Any, contact_key: str | None, data: Any, validate: bool) -> None:
         """Plan from the first chunk (with one pre-flight for the whole stream); check each later one has its
@@ -168,9 +178,11 @@ class _Stream:
         else:
             resolve_columns(chunk, self.plan.columns.key, list(self.plan.columns.data))
 
-    def enter(self, chunk: Any, number: int, journal: str | None) -> tuple[EntryResult, RunRetry | None]:
-        """One chunk checked, prepared and sent (or previewed in a dry run): its result and its retry."""
+    def enter(self, chunk: Any, number: int, journal: str | None) -> bool:
+        """One chunk checked, prepared and sent (or previewed in a dry run), its rows written to the spool;
+        True when its run stopped (Ctrl-C, an answer that stops the run): the stream ends there."""
         plan = cast(_Plan, self.plan)
+        self.step = "preparing it"
         prepared = prepare(chunk, plan.columns.key, plan.columns.data, na=self.na, duplicates=self.duplicates,
                            float_keys=self.float_keys, max_lengths=plan.limits or None, warn=False)
         repeats = _refuse_repeats(prepared, self.seen, self.duplicates)
@@ -178,11 +190,58 @@ class _Stream:
         if repeats and self.duplicates != "drop":
             part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
                                  "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
+        self.current = current = _Chunk(part, self.spool.rows)
         if self.dry_run:
             batches = prepared.batches(self.options.batch_size)
             part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
-            return part, None
-        return part, _run_chunk(self.conn, self.event_key, prepared, part, self.options, journal)
+        else:
+            self.step = "sending it"
+            _run_chunk(self.conn, self.event_key, prepared, current, self.options, journal)
+        stopped = part.interrupted or any(w.startswith("run stopped") for w in part.warnings)
+        self.step = "writing its rows"
+        self.keep(current)
+        if stopped:
+            _note_stop(self.spool.result, number, "interrupted while sending it" if part.interrupted else
+                       "its run stopped", self.spool.rows, True, self.journaled)
+        self.current = None
+        return stopped
+
+    def keep(self, current: _Chunk) -> None:
+        """A chunk's rows into the spool (held in memory when its files cannot take them); a chunk with rows
+        to retry keeps its retry (and its input), the others let go of them."""
+        part, retry = current.part, current.retry
+        if retry is not None and part.retryable() and not any(k[0] is part for k in self.kept):
+            self.kept.append((part, retry, len(self.spool.result.batch_records), current.start))
+        self.spool.append(part)
+
+    def stopped_by(self, exc: BaseException) -> bool:
+        """The stream ends on ``exc``, raised at any step of chunk ``number``. When rows were entered and no
+        journal records them, the result is kept (with the chunk being sent, if it was): returns True, and the
+        result notes where to go on. False: the error is raised (nothing entered, or the journal has it all)."""
+        current = self.current
+        sent_part = current is not None and current.retry is not None
+        if current is not None and sent_part and not self.spool.holds(current.part):
+            try:
+                self.keep(current)
+            except (Exception, KeyboardInterrupt):
+                pass   # the spool holds its rows in memory when its files fail
+        if not self.spool.rows or (self.journaled and not isinstance(exc, KeyboardInterrupt)):
+            return False
+        why = f"interrupted while {self.step}" if isinstance(exc, KeyboardInterrupt) else \
+            f"{self.step} failed: {type(exc).__name__}: {exc}"
+        _note_stop(self.spool.result, self.number, why, self.spool.rows, sent_part, self.journaled)
+        return True
+
+    def result(self, journal: str | None) -> EntryResult:
+        """The stream's one result, its rows mapped from the spool; its notes issued once each as warnings."""
+        result = self.spool.finish()
+        if journal is not None:
+            result.journal = journal
+        if not self.dry_run:
+            result.attach_retry(StreamRetry(self.kept))
+            result.attach_processing(Processing(self.conn))
+        _warn(result.warnings)
+        return result
 
 
 def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:
@@ -208,19 +267,20 @@ def _refuse_repeats(prepared: PreparedRows, seen: SeenKeys, duplicates: str) -> 
     return len(repeated)
 
 
-def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, part: EntryResult, options: RunOptions,
-               journal: str | None) -> RunRetry:
+def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, current: _Chunk, options: RunOptions,
+               journal: str | None) -> None:
+    """Send a chunk's rows into its result; its retry is on ``current`` before anything is sent."""
+    part = current.part
     started, started_at = time.monotonic(), time.time()
     state, jrnl = _open_journal(journal, event_key, prepared.contact_key, prepared, part) if journal \
         else (None, None)
-    retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
+    current.retry = retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
     runner = retry.runner(part)
     todo, in_doubt = (prepared.sendable_positions, []) if state is None else _resume(runner, state)
     try:
         runner.run(todo, in_doubt=in_doubt, unsent_since=started_at)
     finally:
         part.seconds = time.monotonic() - started
-    return retry
 
 
 class StreamRetry:
