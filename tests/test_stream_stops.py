@@ -157,8 +157,9 @@ def test_ctrl_c_at_any_step_with_a_journal_resumes_entering_nothing_twice(sandbo
     assert first.interrupted and len(first) == STEPS[step][2]
     assert_result_shows_every_entry(sandbox, first)
     monkeypatch.undo()
-    again = enter_journey(chunks(df), sandbox.event_key, data=["Email"], connection=conn, validate=False,
-                          journal=journal)
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        again = enter_journey(chunks(df), sandbox.event_key, data=["Email"], connection=conn, validate=False,
+                              journal=journal)
     assert again.counts["queued"] == ROWS
     assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"]}
 
@@ -178,3 +179,14 @@ def test_a_full_disk_with_a_journal_is_raised_and_the_journal_resumes_it(sandbox
                               journal=journal)
     assert again.counts["queued"] == ROWS
     assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"]}
+
+
+def test_ctrl_c_while_a_csv_chunk_is_prepared_returns_the_rows_of_the_chunks_before(sandbox, monkeypatch, tmp_path):
+    conn = sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
+    path = tmp_path / "contacts.csv"
+    people(ROWS, "v").to_csv(path, index=False)
+    fail_on_call(monkeypatch, stream_module, "prepare", 4, KeyboardInterrupt())
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 3, interrupted while preparing it"):
+        res = enter(path, sandbox, conn, chunk_rows=SIZE)
+    assert res.interrupted and len(res) == 300 == go_on_from(res) and res.counts["queued"] == 300
+    assert_result_shows_every_entry(sandbox, res)
