@@ -1,9 +1,16 @@
 """Entering a stream of chunks: each chunk is checked, prepared and sent before the next is read.
 
-Memory is bounded by the chunk (plus 8 bytes a row of key digests): the schema is read once, every chunk is
-checked as a one-frame run checks its input, keys repeated from an earlier chunk are found through 8-byte
-digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files as soon as it is done
-(:mod:`~sfmc_nb._rowspool`), mapped as one result at the end. A chunk with rows left to retry keeps its input.
+A chunk whose answers were lost (rows in doubt, looked up again once their request can no longer land) waits while
+the next chunks are sent: its rows in doubt are looked up when due, between chunks, and it is written once they
+are settled, in the input's order. At most ``MAX_WAITING`` chunks wait (the oldest is waited for beyond that), and
+a chunk that repeats a key of an earlier chunk is sent only once the waiting chunks are settled, so a lookup never
+takes another chunk's entry for its own.
+
+Memory is bounded by the chunk (by ``MAX_WAITING + 1`` chunks while rows are in doubt; plus 8 bytes a row of key
+digests): the schema is read once, every chunk is checked as a one-frame run checks its input, keys repeated from
+an earlier chunk are found through 8-byte digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files
+as soon as it is written (:mod:`~sfmc_nb._rowspool`), mapped as one result at the end. A chunk with rows left to
+retry keeps its input.
 
 With ``journal=``, the journal file lists the stream's chunks with a fingerprint each, and every chunk keeps its
 own journal beside it (``<journal>.chunk000003``): running again resumes chunk by chunk (a chunk already queued
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import count, islice
@@ -30,7 +38,7 @@ from ..batching import PreparedRows, prepare
 from ..client import Connection, default_connection
 from ..errors import ValidationError
 from ..results import EntryResult
-from ._streamprogress import whole_stream_progress
+from ._streamprogress import StreamProgress, whole_stream_progress
 from .api import _horizon, _is_auto, _new_result, _open_journal, _resume, _warn
 from .checks import check_options
 from .columns import AUTO, Columns, resolve_columns
@@ -39,10 +47,15 @@ from .journal import Journal
 from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .retry import RunRetry
+from .runner import Runner
 from .seen import SeenKeys, digests
 from .sources import CHUNK_ROWS, fingerprint, iter_chunks
 
 __all__ = ["enter_stream", "StreamJournal"]
+
+MAX_WAITING = 2
+"""Chunks sent and kept in memory while rows of theirs are in doubt (waiting for their landing horizon) as the next
+chunks are sent; with more, the oldest is waited for."""
 
 
 class StreamJournal:
@@ -109,7 +122,9 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
     try:   # the whole path of every chunk, in one guard: read, accept, prepare, send, write its rows
         for number in count():
             chunk = stream.read(chunks, number)
-            if chunk is None:
+            if chunk is None:   # the chunks still waiting for rows in doubt: settled, then written in order
+                stream.step = "waiting for the rows in doubt of the chunks before it"
+                stream.write_waiting(wait=True)
                 break
             stream.accept(chunk, contact_key, data, validate)
             chunk_journal = manifest.chunk(number, len(chunk), fingerprint(chunk)) if manifest else None
@@ -128,8 +143,8 @@ def _note_stop(result: EntryResult, number: int, why: str, rows: int, sent_part:
     """The stream ended at chunk ``number`` before its end (Ctrl-C, an error, a run stopped): the result is
     marked interrupted, with a note on what happened and how to go on without entering any row twice (without
     a journal the result is the only record of the rows entered so far)."""
-    covers = f"the {rows:,} rows of the chunks up to it (its rows not sent yet are skipped, 'not sent': " \
-        ".retry() sends them)" if sent_part else f"the {rows:,} rows of the chunks before it"
+    covers = f"the {rows:,} rows of the chunks {'up to' if sent_part else 'before'} it (.retry() settles those in " \
+        "doubt and sends those not sent)"
     then = "fix the input if needed and run again with the same journal to finish" if with_journal else \
         f"to finish, enter the rest of the input from row {rows:,} on (or the rows before it are entered again)"
     result.warnings.append(f"the stream stopped at chunk {number}, {why}; the result covers {covers}: {then}")
@@ -138,11 +153,23 @@ def _note_stop(result: EntryResult, number: int, why: str, rows: int, sent_part:
 
 @dataclass
 class _Chunk:
-    """The chunk being entered: its result (rows and batches) and, once it reaches sending, its retry."""
+    """A chunk being entered or waiting to be written: its result (rows and batches) and, once it reaches sending,
+    its retry and its run (which may have batches parked until their landing horizon)."""
 
+    number: int
     part: EntryResult
     start: int                     # its first row's number in the stream
     retry: RunRetry | None = None
+    runner: Runner | None = None
+
+    @property
+    def in_doubt(self) -> bool:
+        return self.runner is not None and bool(self.runner.parked)
+
+    @property
+    def stopped(self) -> bool:
+        """Its run was stopped (Ctrl-C, an answer that stops a run): the stream ends."""
+        return self.part.interrupted or any(w.startswith("run stopped") for w in self.part.warnings)
 
 
 @dataclass
@@ -163,7 +190,8 @@ class _Stream:
     kept: list[tuple[EntryResult, RunRetry, int, int]] = field(default_factory=list)   # chunks retry() finishes
     number: int = 0
     step: str = "reading it"       # what is being done with chunk ``number``, for the note if the stream stops
-    current: _Chunk | None = None  # the chunk being entered, from its result on until its rows are written
+    current: _Chunk | None = None  # the chunk being entered, from its result on until it waits to be written
+    waiting: deque[_Chunk] = field(default_factory=deque)   # chunks sent, not written yet (in order)
 
     def read(self, chunks: Iterator[Any], number: int) -> Any:
         """The next chunk (None at the end)."""
@@ -190,21 +218,72 @@ class _Stream:
         if repeats and self.duplicates != "drop":
             part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
                                  "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
-        self.current = current = _Chunk(part, self.spool.rows)
+        self.current = current = _Chunk(number, part, self.spool.rows + sum(len(c.part) for c in self.waiting))
         if self.dry_run:
             batches = prepared.batches(self.options.batch_size)
             part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
         else:
             self.step = "sending it"
+            # a repeated key may be in doubt in a waiting chunk, settled first: its lookup never takes this entry
+            if repeats and self.duplicates != "drop" and self.write_waiting(wait=True):
+                self.current = None
+                return True
             _run_chunk(self.conn, self.event_key, prepared, current, self.options, journal)
-        stopped = part.interrupted or any(w.startswith("run stopped") for w in part.warnings)
         self.step = "writing its rows"
-        self.keep(current)
-        if stopped:
+        self.waiting.append(current)
+        self.current = None
+        if current.stopped:
+            self.stop_waiting()
             _note_stop(self.spool.result, number, "interrupted while sending it" if part.interrupted else
                        "its run stopped", self.spool.rows, True, self.journaled)
-        self.current = None
-        return stopped
+            return True
+        return self.write_waiting(wait=False)
+
+    def write_waiting(self, wait: bool) -> bool:
+        """Write the waiting chunks whose rows are settled, oldest first (the input's order), after looking up
+        the rows in doubt that are due. With ``wait``, or more than ``MAX_WAITING`` chunks waiting, the oldest
+        are waited for. True when a chunk's run stopped meanwhile (the stream ends, the waiting chunks written)."""
+        for chunk in list(self.waiting):
+            if chunk.in_doubt and not any(c.stopped for c in self.waiting):
+                self._settle(chunk, wait=False)
+        while self.waiting:
+            stopped = next((c for c in self.waiting if c.stopped), None)
+            if stopped is not None:
+                self.stop_waiting()
+                _note_stop(self.spool.result, stopped.number, "interrupted while checking its rows in doubt"
+                           if stopped.part.interrupted else "its run stopped", self.spool.rows, True, self.journaled)
+                return True
+            oldest = self.waiting[0]
+            if oldest.in_doubt:
+                if not wait and len(self.waiting) <= MAX_WAITING:
+                    break
+                self._settle(oldest, wait=True)   # Ctrl-C meanwhile ends its wait: looked at again above
+                continue
+            self.keep(oldest)
+            self.waiting.popleft()
+        return False
+
+    def _settle(self, chunk: _Chunk, wait: bool) -> None:
+        """Look up a waiting chunk's parked batches (those due, or all with ``wait``); the stream's progress
+        learns how its rows changed since its run reported its end."""
+        before = chunk.part.counts
+        cast(Runner, chunk.runner).settle(wait=wait)
+        if isinstance(self.options.progress, StreamProgress):
+            self.options.progress.recount(before, chunk.part.counts)
+
+    def stop_waiting(self) -> None:
+        """The stream ends: the waiting chunks' parked batches end ``unknown`` (``retry()`` settles them) and
+        every waiting chunk is written, in order."""
+        while self.waiting:
+            oldest = self.waiting[0]
+            try:
+                if oldest.runner is not None:
+                    oldest.runner.stop_waiting()
+                if not self.spool.holds(oldest.part):
+                    self.keep(oldest)
+            finally:
+                if self.spool.holds(oldest.part):   # written (or held in memory when its files failed)
+                    self.waiting.popleft()
 
     def keep(self, current: _Chunk) -> None:
         """A chunk's rows into the spool (held in memory when its files cannot take them); a chunk with rows
@@ -220,11 +299,14 @@ class _Stream:
         result notes where to go on. False: the error is raised (nothing entered, or the journal has it all)."""
         current = self.current
         sent_part = current is not None and current.retry is not None
-        if current is not None and sent_part and not self.spool.holds(current.part):
+        if current is not None and sent_part and not any(c is current for c in self.waiting):
+            self.waiting.append(current)
+        for _ in range(len(self.waiting) + 2):   # the waiting chunks (and the one being sent) written, in order
             try:
-                self.keep(current)
+                self.stop_waiting()
+                break
             except (Exception, KeyboardInterrupt):
-                pass   # the spool holds its rows in memory when its files fail
+                continue   # a chunk whose files failed is held in memory; one interrupted is written again
         if not self.spool.rows or (self.journaled and not isinstance(exc, KeyboardInterrupt)):
             return False
         why = f"interrupted while {self.step}" if isinstance(exc, KeyboardInterrupt) else \
@@ -275,10 +357,10 @@ def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, current
     state, jrnl = _open_journal(journal, event_key, prepared.contact_key, prepared, part) if journal \
         else (None, None)
     current.retry = retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
-    runner = retry.runner(part)
+    current.runner = runner = retry.runner(part)
     todo, in_doubt = (prepared.sendable_positions, []) if state is None else _resume(runner, state)
-    try:
-        runner.run(todo, in_doubt=in_doubt, unsent_since=started_at)
+    try:   # batches left in doubt wait for their horizon while the next chunks are sent (write_waiting)
+        runner.run(todo, in_doubt=in_doubt, unsent_since=started_at, leave_parked=True)
     finally:
         part.seconds = time.monotonic() - started
 
