@@ -7,12 +7,15 @@ Against the sandbox over HTTP; the order of requests is read from the sandbox's 
 
 from __future__ import annotations
 
+import errno
+
 import pandas as pd
 import pytest
 from _sandbox_helpers import BATCH, STATUS, fast_conn
 from test_stream_stops import fail_on_call, go_on_from
 
 from sfmc_nb import SfmcWarning, enter_journey
+from sfmc_nb import _rowspool as rowspool_module
 from sfmc_nb.engine import stream as stream_module
 from sfmc_nb.engine.stream import MAX_WAITING
 
@@ -114,3 +117,18 @@ def test_the_stream_progress_ends_with_the_settled_counts(sandbox):
     done = [e for e in events if e.kind == "done"]
     assert len(done) == 1 and done[0].counts["queued"] == res.counts["queued"] == 3 * SIZE
     assert done[0].counts["unknown"] == 0
+
+
+def test_a_full_disk_while_chunks_wait_returns_every_row_entered(sandbox, monkeypatch):
+    sandbox.configure(status_lag=1.0)
+    sandbox.inject("lost-answer", 1)
+    df = people(5 * SIZE, "f")
+    full = OSError(errno.ENOSPC, "No space left on device")
+    fail_on_call(monkeypatch, rowspool_module, "_write_bytes", 2, full, and_later=True)   # the first chunk's rows
+    with pytest.warns(SfmcWarning, match=r"stopped at chunk 2, writing its rows failed: OSError: \[Errno 28\]"):
+        res = enter(chunks(df), sandbox, landing_horizon=2.0)
+    assert res.interrupted and len(res) == 3 * SIZE == go_on_from(res)   # chunk 0 waited while 1 and 2 went
+    assert any("chunks up to it" in w for w in res.warnings)
+    assert res.counts["queued"] == 3 * SIZE   # chunk 0 settled before its rows were written
+    assert list(res.to_frame()["contactKey"]) == list(df["SubscriberKey"][:3 * SIZE])
+    assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"][:3 * SIZE]}

@@ -192,11 +192,17 @@ class _Stream:
     step: str = "reading it"       # what is being done with chunk ``number``, for the note if the stream stops
     current: _Chunk | None = None  # the chunk being entered, from its result on until it waits to be written
     waiting: deque[_Chunk] = field(default_factory=deque)   # chunks sent, not written yet (in order)
+    first_row: int = 0             # chunk ``number``'s first row in the stream
 
     def read(self, chunks: Iterator[Any], number: int) -> Any:
         """The next chunk (None at the end)."""
         self.number, self.step, self.current = number, "reading it", None
+        self.first_row = self._rows_so_far()
         return next(chunks, None)
+
+    def _rows_so_far(self) -> int:
+        """Rows of the chunks written and waiting: the number of the next chunk's first row."""
+        return self.spool.rows + sum(len(c.part) for c in self.waiting)
 
     def accept(self, chunk: Any, contact_key: str | None, data: Any, validate: bool) -> None:
         """Plan from the first chunk (with one pre-flight for the whole stream); check each later one has its
@@ -218,7 +224,7 @@ class _Stream:
         if repeats and self.duplicates != "drop":
             part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
                                  "chunk; the API enters every occurrence. duplicates='drop' sends the first only")
-        self.current = current = _Chunk(number, part, self.spool.rows + sum(len(c.part) for c in self.waiting))
+        self.current = current = _Chunk(number, part, self._rows_so_far())
         if self.dry_run:
             batches = prepared.batches(self.options.batch_size)
             part.preview = [b.members for b in islice(batches, 3)] if number == 0 else []
@@ -298,8 +304,7 @@ class _Stream:
         journal records them, the result is kept (with the chunk being sent, if it was): returns True, and the
         result notes where to go on. False: the error is raised (nothing entered, or the journal has it all)."""
         current = self.current
-        sent_part = current is not None and current.retry is not None
-        if current is not None and sent_part and not any(c is current for c in self.waiting):
+        if current is not None and current.retry is not None and not any(c is current for c in self.waiting):
             self.waiting.append(current)
         for _ in range(len(self.waiting) + 2):   # the waiting chunks (and the one being sent) written, in order
             try:
@@ -311,7 +316,8 @@ class _Stream:
             return False
         why = f"interrupted while {self.step}" if isinstance(exc, KeyboardInterrupt) else \
             f"{self.step} failed: {type(exc).__name__}: {exc}"
-        _note_stop(self.spool.result, self.number, why, self.spool.rows, sent_part, self.journaled)
+        _note_stop(self.spool.result, self.number, why, self.spool.rows, self.spool.rows > self.first_row,
+                   self.journaled)
         return True
 
     def result(self, journal: str | None) -> EntryResult:
