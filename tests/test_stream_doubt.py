@@ -132,3 +132,19 @@ def test_a_full_disk_while_chunks_wait_returns_every_row_entered(sandbox, monkey
     assert res.counts["queued"] == 3 * SIZE   # chunk 0 settled before its rows were written
     assert list(res.to_frame()["contactKey"]) == list(df["SubscriberKey"][:3 * SIZE])
     assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"][:3 * SIZE]}
+
+
+def test_ctrl_c_while_chunks_wait_with_a_journal_resumes_entering_nothing_twice(sandbox, monkeypatch, tmp_path):
+    sandbox.configure(status_lag=1.0)
+    sandbox.inject("lost-answer", 1)
+    df, journal = people(4 * SIZE, "j"), tmp_path / "stream.jsonl"
+    fail_on_call(monkeypatch, stream_module, "prepare", 3, KeyboardInterrupt())   # at chunk 2
+    with pytest.warns(SfmcWarning, match="stream stopped at chunk 2.*run again with the same journal"):
+        first = enter(chunks(df), sandbox, landing_horizon=2.0, journal=journal)
+    assert first.counts["unknown"] == SIZE and first.counts["queued"] == SIZE
+    monkeypatch.undo()
+    with pytest.warns(SfmcWarning, match="resumed from"):
+        again = enter(chunks(df), sandbox, landing_horizon=2.0, journal=journal)
+    assert again.counts["queued"] == 4 * SIZE
+    assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"]}
+    assert sandbox.stats["batches_accepted"] == 4
