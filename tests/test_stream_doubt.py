@@ -17,7 +17,6 @@ from test_stream_stops import fail_on_call, go_on_from
 from sfmc_nb import SfmcWarning, enter_journey
 from sfmc_nb import _rowspool as rowspool_module
 from sfmc_nb.engine import stream as stream_module
-from sfmc_nb.engine.stream import MAX_WAITING
 
 SIZE = 100   # one batch a chunk
 
@@ -61,7 +60,11 @@ def test_the_next_chunks_are_sent_while_an_earlier_one_waits_for_its_horizon(san
     assert sandbox.stats["batches_accepted"] == 3   # none sent again
 
 
-def test_at_most_a_few_chunks_wait_and_each_is_settled_before_more_are_sent(sandbox):
+@pytest.mark.parametrize("bound", ["chunks", "rows"])
+def test_at_most_a_few_chunks_wait_and_each_is_settled_before_more_are_sent(sandbox, monkeypatch, bound):
+    MAX_WAITING = 2   # noqa: N806 -- the bound set for this test, by chunks or by rows
+    monkeypatch.setattr(stream_module, "MAX_WAITING", MAX_WAITING if bound == "chunks" else 1000)
+    monkeypatch.setattr(stream_module, "MAX_WAITING_ROWS", MAX_WAITING * SIZE if bound == "rows" else 10**9)
     sandbox.configure(status_lag=1.0)
     chunks_in_all = MAX_WAITING + 3
     sandbox.inject("lost-answer", chunks_in_all)   # every chunk's answer lost: each waits for its horizon
@@ -120,6 +123,7 @@ def test_the_stream_progress_ends_with_the_settled_counts(sandbox):
 
 
 def test_a_full_disk_while_chunks_wait_returns_every_row_entered(sandbox, monkeypatch):
+    monkeypatch.setattr(stream_module, "MAX_WAITING", 2)   # chunk 0 is written (and its disk found full) at chunk 2
     sandbox.configure(status_lag=1.0)
     sandbox.inject("lost-answer", 1)
     df = people(5 * SIZE, "f")

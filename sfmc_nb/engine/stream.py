@@ -2,11 +2,11 @@
 
 A chunk whose answers were lost (rows in doubt, looked up again once their request can no longer land) waits while
 the next chunks are sent: its rows in doubt are looked up when due, between chunks, and it is written once they
-are settled, in the input's order. At most ``MAX_WAITING`` chunks wait (the oldest is waited for beyond that), and
-a chunk that repeats a key of an earlier chunk is sent only once the waiting chunks are settled, so a lookup never
-takes another chunk's entry for its own.
+are settled, in the input's order. At most ``MAX_WAITING`` chunks and ``MAX_WAITING_ROWS`` rows wait (the oldest is
+waited for beyond that), and a chunk that repeats a key of an earlier chunk is sent only once the waiting chunks
+are settled, so a lookup never takes another chunk's entry for its own.
 
-Memory is bounded by the chunk (by ``MAX_WAITING + 1`` chunks while rows are in doubt; plus 8 bytes a row of key
+Memory is bounded by the chunk (plus ``MAX_WAITING_ROWS`` rows while rows are in doubt; plus 8 bytes a row of key
 digests): the schema is read once, every chunk is checked as a one-frame run checks its input, keys repeated from
 an earlier chunk are found through 8-byte digests (:mod:`~sfmc_nb.engine.seen`), and each chunk's rows go to files
 as soon as it is written (:mod:`~sfmc_nb._rowspool`), mapped as one result at the end. A chunk with rows left to
@@ -53,9 +53,11 @@ from .sources import CHUNK_ROWS, fingerprint, iter_chunks
 
 __all__ = ["enter_stream", "StreamJournal"]
 
-MAX_WAITING = 2
+MAX_WAITING = 8
 """Chunks sent and kept in memory while rows of theirs are in doubt (waiting for their landing horizon) as the next
 chunks are sent; with more, the oldest is waited for."""
+MAX_WAITING_ROWS = 300_000
+"""The rows those chunks may hold in all (memory grows with rows: three chunks of a file read 100,000 at a time)."""
 
 
 class StreamJournal:
@@ -247,8 +249,9 @@ class _Stream:
 
     def write_waiting(self, wait: bool) -> bool:
         """Write the waiting chunks whose rows are settled, oldest first (the input's order), after looking up
-        the rows in doubt that are due. With ``wait``, or more than ``MAX_WAITING`` chunks waiting, the oldest
-        are waited for. True when a chunk's run stopped meanwhile (the stream ends, the waiting chunks written)."""
+        the rows in doubt that are due. With ``wait``, or more than ``MAX_WAITING`` chunks or ``MAX_WAITING_ROWS``
+        rows waiting, the oldest are waited for. True when a chunk's run stopped meanwhile (the stream ends, the
+        waiting chunks written)."""
         for chunk in list(self.waiting):
             if chunk.in_doubt and not any(c.stopped for c in self.waiting):
                 self._settle(chunk, wait=False)
@@ -261,7 +264,8 @@ class _Stream:
                 return True
             oldest = self.waiting[0]
             if oldest.in_doubt:
-                if not wait and len(self.waiting) <= MAX_WAITING:
+                if not wait and len(self.waiting) <= MAX_WAITING and \
+                        sum(len(c.part) for c in self.waiting) <= MAX_WAITING_ROWS:
                     break
                 self._settle(oldest, wait=True)   # Ctrl-C meanwhile ends its wait: looked at again above
                 continue
