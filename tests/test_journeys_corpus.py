@@ -83,6 +83,7 @@ def test_no_operator_or_relative_date_is_shown_raw(path):
         words = parsed.words()
         assert not RAW_OPERATORS.search(words.replace(" is ", " ")), words
         assert not RELATIVE_RAW.search(words), words
+        assert '""' not in words, words                  # a value is never lost (ValueParameterName, ...)
     for text in _texts(_graph(path)):
         assert not RELATIVE_RAW.search(text), text
 

@@ -84,6 +84,10 @@ def test_a_value_that_names_another_attribute_is_shown_as_that_attribute():
     xml = condition_xml("Event.DEAudience-a9.ContactId", "Equal", "Sent_Log.SubscriberKey",
                         extra=' ValueIsReference="true"')
     assert words(xml) == "ContactId is SubscriberKey"
+    parameter = condition_xml("Lead_Salesforce.Marketing_Cloud_Status__c", "Equal", "",
+                              extra=' ValueParameterName="Event.AutomationAud-dd27.Status"')
+    assert words(parameter) == "Marketing_Cloud_Status__c is Status"
+    assert parse_criteria(parameter).conditions()[0].values == ("Event.AutomationAud-dd27.Status",)
 
 
 def test_nested_sets_keep_their_grouping_and_list_their_fields_once():
@@ -178,7 +182,9 @@ def test_an_email_is_named_by_its_email_or_subject_not_its_generated_send_name()
     ({"type": "ABNTEST", "outcomes": [{"arguments": {"percentage": 50}}, {"arguments": {"percentage": 50}}],
       "configurationArguments": {"engagementWinnerMetric": "Clicks", "engagementPeriod": 1,
                                  "engagementPeriodUnits": "Days"}},
-     "Path optimizer: 50% / 50%; winner by clicks after 1 days"),
+     "Path optimizer: 50% / 50%; winner by clicks after 1 day"),
+    ({"type": "SALESCLOUDACTIVITY", "arguments": {}, "metaData": {"isConfigured": False}},
+     "Salesforce: not configured yet"),
     ({"type": "ABNTESTSTOP"}, "Path optimizer: the winning path continues from here"),
     ({"type": "UPDATECONTACTDATA", "arguments": {"activityData": {"updateContactFields": [{}, {}]}}},
      "Update contact data: 2 fields"),

@@ -243,10 +243,10 @@ def _path_optimizer_text(activity: Mapping, config: Mapping) -> str:
     shares = _shares(activity)
     head = "Path optimizer: " + (" / ".join(_percent_text(s) for s in shares) if shares else
                                  plural(len(activity.get("outcomes") or []), "path"))
-    metric, period = _text(config.get("engagementWinnerMetric")), _text(config.get("engagementPeriod"))
-    units = _text(config.get("engagementPeriodUnits")).lower()
+    metric = _text(config.get("engagementWinnerMetric"))
+    period = _duration(config.get("engagementPeriod"), _text(config.get("engagementPeriodUnits")).upper())
     if metric and period:
-        head += f"; winner by {metric.lower()} after {period} {units}".rstrip()
+        head += f"; winner by {metric.lower()} after {period}"
     return head
 
 
@@ -275,7 +275,11 @@ def _sales_cloud_text(activity: Mapping, config: Mapping) -> str:
         if isinstance(item, dict):
             action = (_text(item.get("action")) or "update").lower()
             steps.append(f"{action} {_sf_object(item.get('type'))}")
-    return "Salesforce: " + ", ".join(steps) if steps else "Salesforce: create or update a record"
+    if steps:
+        return "Salesforce: " + ", ".join(steps)
+    if _as_dict(activity.get("metaData")).get("isConfigured") is False:
+        return "Salesforce: not configured yet"
+    return "Salesforce: create or update a record"
 
 
 def _update_contact_text(activity: Mapping, config: Mapping) -> str:

@@ -105,7 +105,7 @@ class Condition:
     operator: str                  # as Marketing Cloud writes it, e.g. ``AtOrAfter``
     values: tuple[str, ...] = ()
     relative: RelativeDate | None = None
-    value_is_field: bool = False   # ``ValueIsReference``: the value names another attribute
+    value_is_field: bool = False   # ``ValueIsReference`` or ``ValueParameterName``: the value names an attribute
     ephemeral: bool = False        # ``IsEphemeralAttribute``: a field of the entry event
 
     @property
@@ -190,9 +190,12 @@ def _condition(node: ET.Element) -> Condition:
     if operator.strip().lower() in UNARY_OPERATORS:
         values = tuple(v for v in values if v)
     relative = parse_relative_date(values[0]) if len(values) == 1 else None
+    value_is_field = _attr(node, "ValueIsReference").lower() == "true"
+    parameter = _attr(node, "ValueParameterName").strip()
+    if parameter and not any(values):      # compared with another attribute (often a field of the entry event)
+        values, value_is_field = (parameter,), True
     return Condition(key=_attr(node, "Key") or _attr(node, "ID") or _attr(node, "Id"), operator=operator,
-                     values=values, relative=relative,
-                     value_is_field=_attr(node, "ValueIsReference").lower() == "true",
+                     values=values, relative=relative, value_is_field=value_is_field,
                      ephemeral=_attr(node, "IsEphemeralAttribute").lower() == "true")
 
 
