@@ -75,7 +75,9 @@ def test_activities_are_found_by_key_id_label_or_name(graph):
 
 def test_to_frame_lists_the_activities_in_journey_order(graph):
     frame = graph.to_frame()
-    assert list(frame.columns) == ["key", "name", "type", "description", "depth", "next"]
+    assert list(frame.columns) == ["key", "name", "type", "description", "depth", "next", "type_code"]
+    assert frame["type"].tolist()[:3] == ["Decision split", "Email", "Random split"]
+    assert frame["type_code"].tolist()[:3] == ["MULTICRITERIADECISION", "EMAILV2", "RANDOMSPLIT"]
     assert frame["name"].tolist()[:3] == ["Score decision", "High value email", "Random split"]
     assert frame.loc[0, "next"] == ("High value email", "Random split", "Wait 1 hour")
 

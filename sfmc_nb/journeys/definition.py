@@ -313,12 +313,15 @@ class JourneyGraph:
         return f"{name} ({extras})" if extras else name
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per activity, in journey order: key, name, type, description, depth, next."""
+        """One row per activity, in journey order: key, name, type (in words), description, depth, next, and
+        the type code Marketing Cloud writes (``type_code``, as journey history filters name it)."""
         return pd.DataFrame({
             "key": [a.key for a in self.activities], "name": [a.label for a in self.activities],
-            "type": [a.type for a in self.activities], "description": [a.description for a in self.activities],
+            "type": [a.type_name for a in self.activities],
+            "description": [a.description for a in self.activities],
             "depth": [self.depth.get(a.key, 0) for a in self.activities],
-            "next": [tuple(self._by_key[k].label for k in self.successors(a.key)) for a in self.activities]})
+            "next": [tuple(self._by_key[k].label for k in self.successors(a.key)) for a in self.activities],
+            "type_code": [a.type for a in self.activities]})
 
     # -- display ----------------------------------------------------------------------------------------
 
