@@ -189,6 +189,8 @@ def test_an_email_is_named_by_its_email_or_subject_not_its_generated_send_name()
     ({"type": "UPDATECONTACTDATA", "arguments": {"activityData": {"updateContactFields": [{}, {}]}}},
      "Update contact data: 2 fields"),
     ({"type": "REST", "outcomes": [{"next": "A"}, {"next": "B"}]}, "Custom split: 2 paths"),
+    ({"type": "REST", "arguments": {"execute": {"url": "https://codes.example.com/execute"}}},
+     "Custom activity (codes.example.com)"),
     ({"type": "ENGAGEMENTDECISION", "configurationArguments": {"statsTypeId": 6},
       "metaData": {"refActivityName": "Day 21"}}, "Bounced Day 21?"),
 ])

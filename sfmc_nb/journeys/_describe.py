@@ -69,12 +69,15 @@ def family(activity_type: str) -> str:
     return "other"
 
 
-def type_name(activity_type: Any) -> str:
+def type_name(activity_type: Any, branches: int = 0) -> str:
     """The activity type as analysts name it: ``MULTICRITERIADECISION`` -> ``Decision split``.
 
-    A type never seen before is spelled in words (``FUTURESYNC`` -> ``Futuresync activity``), never shown raw.
+    A custom activity with several ``branches`` is a custom split. A type never seen before is spelled in words
+    (``FUTURESYNC`` -> ``Futuresync activity``), never shown raw.
     """
     raw = _text(activity_type)
+    if raw.upper() == "REST" and branches > 1:
+        return "Custom split"
     known = TYPE_NAMES.get(raw.upper())
     if known:
         return known
@@ -301,9 +304,12 @@ def _sto_text(activity: Mapping, config: Mapping) -> str:
 
 def _custom_text(activity: Mapping, config: Mapping) -> str:
     outcomes = [o for o in activity.get("outcomes") or [] if isinstance(o, dict)]
+    url = _text(_as_dict(_as_dict(activity.get("arguments")).get("execute")).get("url"))
+    host = re.sub(r"^[a-z]+://", "", url).split("/", 1)[0]
+    service = f" ({host})" if host and "{{" not in host else ""
     if str(activity.get("type") or "").upper() == "RESTDECISION" or len(outcomes) > 1:
-        return f"Custom split: {plural(len(outcomes), 'path')}"
-    return "Custom activity"
+        return f"Custom split: {plural(len(outcomes), 'path')}{service}"
+    return f"Custom activity{service}"
 
 
 Describer = Callable[[Mapping, Mapping], str]
@@ -373,7 +379,7 @@ def activity_title(activity: Mapping) -> str:
         return _email_name(config) or _email_text(activity, config)
     if kind in _DESCRIBERS and family(kind) == "wait":
         return describe_activity(activity)
-    return type_name(activity.get("type"))
+    return type_name(activity.get("type"), len(activity.get("outcomes") or []))
 
 
 def describe_trigger(trigger: Mapping) -> str:

@@ -83,7 +83,7 @@ class Activity:
     @property
     def type_name(self) -> str:
         """The type as analysts know it (``Decision split``, ``Sales Cloud activity``), never the raw code."""
-        return _describe.type_name(self.type)
+        return _describe.type_name(self.type, len(self.outcomes))
 
 
 def _text(value: Any) -> str:
