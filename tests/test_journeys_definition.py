@@ -96,6 +96,15 @@ def test_a_journey_without_activities_is_its_trigger_alone():
     {"activities": [{"key": "W", "type": "WAIT", "configurationArguments": {"waitDuration": float("nan")}}]},
     {"activities": [{"key": "A", "type": "WAIT", "configurationArguments": {"waitDuration": "soon"},
                      "outcomes": [{"next": "missing"}]}], "triggers": [{"metaData": None}]},
+    {"goals": "x", "exits": [None, 3, {"configurationArguments": "nope"}, {"configurationArguments": {"criteria": 5}}],
+     "entryMode": [], "status": {}, "activities": [
+         {"key": "S", "type": "SALESCLOUDACTIVITY", "arguments": {"objectMap": {"objects": [None, {"type": 3}]}}},
+         {"key": "R", "type": "REST", "arguments": {"execute": "nope"}},
+         {"key": "T", "type": "STOWAIT", "configurationArguments": {"params": {"slidingWindowHours": "x"}}},
+         {"key": "P", "type": "ABNTEST", "configurationArguments": {"engagementPeriod": "soon"}},
+         {"key": "D", "name": None, "type": "MULTICRITERIADECISION",
+          "configurationArguments": {"criteria": {"a": "<FilterDefinition/>", "b": "<Condition/>"}},
+          "outcomes": [{"key": "a"}, {"key": "b"}]}]},
 ])
 def test_malformed_definitions_never_raise(junk):
     graph = JourneyGraph.from_definition(junk)

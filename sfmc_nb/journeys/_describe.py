@@ -1,7 +1,9 @@
-"""Short, readable text for a journey's parts: an activity's one-line description and its branch labels.
+"""Words for a journey's parts, as an analyst reads them: an activity's title and one-line description, its
+type's name, branch labels, goals and exits, the re-entry rule and the status.
 
 Everything here reads JSON that may be incomplete or of a type never seen before, so every function returns
-some text (possibly empty) and none raises: a journey map must draw whatever a tenant sends.
+some text (possibly empty) and none raises: a journey map must draw whatever a tenant sends. Criteria are read
+by :mod:`.criteria`, the one FilterDefinition model.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ TYPE_NAMES = {
 }
 """Activity type codes (upper case) -> the name an analyst knows the activity by (the canvas's palette)."""
 
-_OPERATORS = criteria.OPERATOR_WORDS
 _ENGAGEMENT = {1: "Sent", 2: "Opened", 3: "Clicked", 6: "Bounced"}
 _WAIT_UNITS = {"MINUTES": "minute", "MINUTE": "minute", "HOURS": "hour", "HOUR": "hour", "DAYS": "day",
                "DAY": "day", "WEEKS": "week", "WEEK": "week", "MONTHS": "month", "MONTH": "month"}
