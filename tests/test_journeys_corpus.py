@@ -69,6 +69,7 @@ def test_no_two_boxes_have_the_same_title(path):
     graph = _graph(path)
     titles = [a.label for a in graph.activities]
     assert len(set(titles)) == len(titles)
+    assert graph.trigger.name.upper() != "TRIGGER"
 
 
 @pytest.mark.parametrize("path", PATHS, ids=journey_ids())

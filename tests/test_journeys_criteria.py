@@ -219,3 +219,14 @@ def test_goals_exits_entry_mode_and_upper_case_status_are_described():
     assert graph.activities[0].label == "Wait 1 day"
     text = repr(graph)
     assert "Goal: IsConverted is true" in text and "Exit when ApptDate" in text and "Re-entry:" in text
+
+
+def test_an_entry_named_by_its_default_key_is_named_by_its_source():
+    graph = JourneyGraph.from_definition({"triggers": [
+        {"key": "TRIGGER", "name": "TRIGGER", "type": "EmailAudience",
+         "metaData": {"eventDefinitionKey": "DEAudience-835d"}}], "activities": []})
+    assert graph.trigger.name == "Entry: Data extension"
+    assert graph.trigger.description == "Data extension DEAudience-835d"
+    named = JourneyGraph.from_definition({"triggers": [{"key": "TRIGGER", "name": "Opportunity won",
+                                                        "type": "SalesforceObjectTriggerV2"}]})
+    assert named.trigger.name == "Opportunity won" and named.trigger.description == "Salesforce data"

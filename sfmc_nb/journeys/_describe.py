@@ -16,7 +16,8 @@ from typing import Any
 from .._rules import one_line, plural
 from . import criteria
 
-__all__ = ["family", "type_name", "describe_activity", "activity_title", "describe_trigger", "criteria_text",
+__all__ = ["family", "type_name", "describe_activity", "activity_title", "describe_trigger", "entry_source",
+           "criteria_text",
            "outcome_label", "percentage", "describe_rule", "entry_mode_words", "status_words", "TYPE_NAMES"]
 
 TYPE_NAMES = {
@@ -383,18 +384,22 @@ def activity_title(activity: Mapping) -> str:
     return type_name(activity.get("type"), len(activity.get("outcomes") or []))
 
 
-def describe_trigger(trigger: Mapping) -> str:
-    """The entry source in a few words: ``API event APIEvent-1b2c``."""
-    meta = _as_dict(trigger.get("metaData"))
+def entry_source(trigger: Mapping) -> str:
+    """The kind of entry source in words: ``Data extension``, ``Salesforce data``, ``API event``."""
     kind = _text(trigger.get("type"))
-    event_key = _text(meta.get("eventDefinitionKey") or trigger.get("eventDefinitionKey"))
     words = {"APIEVENT": "API event", "EVENT": "Event", "CONTACTAUDIENCE": "Audience",
              "AUTOMATIONAUDIENCE": "Automation", "SALESFORCEOBJECTTRIGGERV2": "Salesforce data",
              "SALESFORCEOBJECTTRIGGER": "Salesforce data", "EMAILAUDIENCE": "Data extension",
              "TRANSACTIONAL-API": "Transactional API", "CONTACTEVENT": "Contact event",
              "CLOUDPAGESFORM": "CloudPages form", "SMARTCAPTURE": "Smart capture form"}
-    head = words.get(kind.upper(), type_name(kind).removesuffix(" activity") if kind else "Entry")
-    return one_line(f"{head} {event_key}".strip())
+    return words.get(kind.upper(), type_name(kind).removesuffix(" activity") if kind else "Entry")
+
+
+def describe_trigger(trigger: Mapping) -> str:
+    """The entry source in a few words: ``API event APIEvent-1b2c``."""
+    meta = _as_dict(trigger.get("metaData"))
+    event_key = _text(meta.get("eventDefinitionKey") or trigger.get("eventDefinitionKey"))
+    return one_line(f"{entry_source(trigger)} {event_key}".strip())
 
 
 def describe_rule(item: Mapping, kind: str) -> str:

@@ -169,6 +169,8 @@ def _read_trigger(definition: Mapping, taken: set[str]) -> Trigger:
     while key in taken:
         key = "trigger:" + key
     name = _text(item.get("name")) or event_key or "Entry"
+    if name.upper() in ("TRIGGER", key.upper()):          # Journey Builder's default name, not the analyst's
+        name = f"Entry: {_describe.entry_source(item)}"
     return Trigger(_text(item.get("id")), key, name, _text(item.get("type")), _describe.describe_trigger(item),
                    event_key, item)
 
