@@ -217,6 +217,8 @@ def test_goals_exits_entry_mode_and_upper_case_status_are_described():
     assert [e.description for e in graph.exits] == ["Exit when ApptDate is on or before today"]
     assert graph.goals[0].criteria.conditions()[0].field == "IsConverted"
     assert graph.activities[0].label == "Wait 1 day"
+    sto = JourneyGraph.from_definition({"activities": [{"key": "STOWAIT-1", "name": "", "type": "STOWAIT"}]})
+    assert sto.activities[0].label == "Einstein send-time optimisation"
     text = repr(graph)
     assert "Goal: IsConverted is true" in text and "Exit when ApptDate" in text and "Re-entry:" in text
 

@@ -43,7 +43,7 @@ TYPE_NAMES = {
 }
 """Activity type codes (upper case) -> the name an analyst knows the activity by (the canvas's palette)."""
 
-_ENGAGEMENT = {1: "Sent", 2: "Opened", 3: "Clicked", 6: "Bounced"}
+_ENGAGEMENT = {2: "Opened", 3: "Clicked", 6: "Bounced"}
 _WAIT_UNITS = {"MINUTES": "minute", "MINUTE": "minute", "HOURS": "hour", "HOUR": "hour", "DAYS": "day",
                "DAY": "day", "WEEKS": "week", "WEEK": "week", "MONTHS": "month", "MONTH": "month"}
 _GENERATED_SUFFIX = re.compile(r"\s*-\s*[0-9a-fA-F]{32}\s*$")
@@ -379,7 +379,7 @@ def activity_title(activity: Mapping) -> str:
         return f"{head} {'/'.join(_percent_text(s).rstrip('%') for s in shares)}" if shares else head
     if kind == "EMAILV2" or kind == "EMAIL":
         return _email_name(config) or _email_text(activity, config)
-    if kind in _DESCRIBERS and family(kind) == "wait":
+    if kind in ("WAIT", "WAITBYDURATION", "WAITBYATTRIBUTE", "WAITUNTILDATE"):
         return describe_activity(activity)
     return type_name(activity.get("type"), len(activity.get("outcomes") or []))
 
