@@ -10,8 +10,12 @@ Starts the sandbox in its own process (so client and server do not share a GIL),
    POST of 100 members after the other, the answers kept in a list. Goal: engine <= 0.8x the loop's CPU a row.
 
 Each part runs the engine and the loop in turn (``--repeat`` times, alternated) with new contacts every time.
+``--part million`` enters one 1,000,000-row DataFrame (no latency, checks and result on, progress off) and prints
+rows/s and the growth of the process's peak memory during the run (the frame made beforehand); the
+1,000,000-row CSV stream is ``bench_stream.py``'s.
 
     python benchmarks/bench_loop.py                        # both parts, twice each
+    python benchmarks/bench_loop.py --part million         # a 1,000,000-row DataFrame, end to end
     python benchmarks/bench_loop.py --part cpu --repeat 3
     python benchmarks/bench_loop.py --cpu-rows 100000 --latency-rows 10000
 """
@@ -132,9 +136,30 @@ def cpu_part(args: argparse.Namespace) -> None:
         proc.wait(timeout=10)
 
 
+def million_part(args: argparse.Namespace) -> None:
+    import resource
+    proc, env = start_sandbox()
+    try:
+        conn = sfmc_nb.connect(auth_base_url=env["SFMC_AUTH_BASE_URL"], client_id=env["SFMC_CLIENT_ID"],
+                               client_secret=env["SFMC_CLIENT_SECRET"], set_default=False, pool_size=16)
+        rows = args.million_rows
+        df = frame(rows, "mil")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        wall, cpu, res = measured(lambda: enter_journey(df, env["event"], connection=conn, concurrency=8))
+        assert res.counts["queued"] == rows, res.counts
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        conn.close()
+        print(f"3. one DataFrame of {rows:,} rows x 3 columns, no latency: {wall:.1f} s, {rows / wall:,.0f} rows/s, "
+              f"client CPU {cpu * 1e6 / rows:.1f} us a row, peak memory +{grown:.0f} MB during the run")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["all", "latency", "cpu"], default="all")
+    parser.add_argument("--part", choices=["all", "latency", "cpu", "million"], default="all")
+    parser.add_argument("--million-rows", type=int, default=1_000_000)
     parser.add_argument("--latency-rows", type=int, default=30_000)
     parser.add_argument("--latency", type=float, default=0.04)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -145,6 +170,8 @@ def main() -> None:
         latency_part(args)
     if args.part in ("all", "cpu"):
         cpu_part(args)
+    if args.part == "million":
+        million_part(args)
 
 
 if __name__ == "__main__":
