@@ -61,7 +61,7 @@ STEPS = {
     "reading": (None, "interrupted while reading it", 200),
     "preparing": ((stream_module, "prepare", 3, False), "interrupted while preparing it", 200),
     "checking keys": ((stream_module, "digests", 3, False), "interrupted while preparing it", 200),
-    "new result": ((stream_module, "_new_result", 3, False), "interrupted while preparing it", 200),
+    "new result": ((stream_module, "new_result", 3, False), "interrupted while preparing it", 200),
     "opening the run": ((RunRetry, "runner", 3, False), "interrupted while sending it", 300),
     "ending the run": ((Runner, "run", 3, True), "interrupted while sending it", 300),
     "writing its rows": ((rowspool_module, "_write_bytes", FIRST_WRITE_OF_CHUNK_2 + 5, False),
