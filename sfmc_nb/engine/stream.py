@@ -226,7 +226,7 @@ class _Chunk:
     @property
     def stopped(self) -> bool:
         """Its run was stopped (Ctrl-C, an answer that stops a run): the stream ends."""
-        return self.part.interrupted or any(w.startswith("run stopped") for w in self.part.warnings)
+        return self.part.interrupted or (self.runner is not None and self.runner.ctx.stopped)
 
 
 @dataclass
