@@ -206,7 +206,8 @@ def test_a_chunk_whose_run_an_answer_stops_ends_the_stream(sandbox, monkeypatch)
         return real_get()
 
     monkeypatch.setattr(conn.tokens, "get", revoked_after_two_chunks)
-    with pytest.warns(SfmcWarning, match="stream stopped at chunk 2, its run stopped"):
+    with pytest.warns(SfmcWarning, match="run stopped: "), \
+            pytest.warns(SfmcWarning, match="stream stopped at chunk 2, its run stopped"):
         res = enter(chunks(df), sandbox, conn, concurrency=1)
     assert res.interrupted and len(res) == 300 == go_on_from(res)
     assert any(w.startswith("run stopped: ") and "revoked" in w for w in res.warnings)
