@@ -276,14 +276,14 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
     outgoing: dict[str, list[tuple[Any, str | None]]] = {trig.key: [(e, e.target) for e in graph.edges[:1]
                                                                     if e.source == trig.key]}
     for a in graph.activities:
-        outs = [(e, e.target if e.target in cells else None) for e in a.outcomes]
+        outs: list[tuple[Any, str | None]] = [(e, e.target if e.target in cells else None) for e in a.outcomes]
         outgoing[a.key] = outs or [(None, None)]
     exits: list[_Exit] = []
     for key, outs in outgoing.items():
         for index, (edge, target) in enumerate(outs):
             slice_w = BOX_W / len(outs)
-            label = wrap(edge.label, slice_w - 6, LABEL_SIZE, max_lines=LABEL_LINES) if edge and edge.label else []
-            exits.append(_Exit(key, target, index, slice_w, label, edge))
+            lines = wrap(edge.label, slice_w - 6, LABEL_SIZE, max_lines=LABEL_LINES) if edge and edge.label else []
+            exits.append(_Exit(key, target, index, slice_w, lines, edge))
     lane_spans: dict[int, list[tuple[float, float, Any]]] = {}
     for i, ex in enumerate(exits):
         if ex.target is None:
@@ -314,7 +314,7 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         ex.x = nodes[ex.source].x + (ex.index + 0.5) * ex.slice_w
 
     def lane_x(ex: _Exit) -> float:
-        return gap_x[ex.lane] + 10 + ex.lane_slot * LANE + LANE / 2
+        return gap_x[ex.lane or 0] + 10 + ex.lane_slot * LANE + LANE / 2
 
     def entry_x(ex: _Exit) -> float:
         """Where an edge enters its target: straight down when the target is right below the exit, else the
@@ -338,9 +338,9 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         legs = [(src.layer, ex.x, first_end)]
         if ex.lane is not None:
             legs.append((dst.layer - 1, lane_x(ex), entry_x(ex)))
-        for leg, (gap, a, b) in enumerate(legs):
-            if abs(a - b) >= 1:
-                runs.setdefault(gap, []).append((min(a, b), max(a, b), (i, leg)))
+        for leg, (gap, start, stop) in enumerate(legs):
+            if abs(start - stop) >= 1:
+                runs.setdefault(gap, []).append((min(start, stop), max(start, stop), (i, leg)))
     track_of: dict[tuple[int, int], int] = {}
     tracks = [0] * n_layers
     for gap, spans in runs.items():
