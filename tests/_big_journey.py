@@ -74,3 +74,21 @@ def big_journey(sections: int = 8) -> dict:
             "exits": [{"key": "exit-1", "name": "", "type": "Exit",
                        "configurationArguments": {"criteria": _condition("Unsubscribed", "Equal", "true")}}],
             "activities": activities}
+
+
+def wide_journey(branches: int = 8) -> dict:
+    """A decision with ``branches`` branches, each an email and a wait, all joining one last email: a map as
+    wide as a notebook is, or wider, so it must scale to fit."""
+    activities = [_activity("FAN", "Which product line?", "MULTICRITERIADECISION",
+                            [(f"MAIL{i}", f"Product line {i}") for i in range(branches)],
+                            {"criteria": {f"FAN-o{i}": _condition("Line", "Equal", str(i))
+                                          for i in range(branches - 1)}})]
+    for i in range(branches):
+        activities += [_activity(f"MAIL{i}", f"Product line {i} launch email", "EMAILV2", [(f"WAIT{i}", "")]),
+                       _activity(f"WAIT{i}", f"Wait {i + 1} days", "WAIT", [("LAST", "")],
+                                 {"waitDuration": i + 1, "waitUnit": "DAYS"})]
+    activities.append(_activity("LAST", "Thank you for your interest", "EMAILV2", [(None, "")]))
+    return {"key": "wide-journey", "name": "Product launch", "version": 1, "status": "Published",
+            "triggers": [{"key": "TRIGGER", "name": "Launch entry", "type": "APIEvent",
+                          "metaData": {"eventDefinitionKey": EVENT}}],
+            "activities": activities}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from _big_journey import big_journey
+from _big_journey import big_journey, wide_journey
 from _map_geometry import problems, read
 from test_journeys_samples import CONTACTS, definition, history_csv, history_rows
 
@@ -167,7 +167,8 @@ DEMO_JOURNEYS = (("welcome-journey", None), ("onboarding-journey", None), ("loya
 
 def fixtures() -> dict[str, dict]:
     """Every definition the map must draw cleanly: the samples, the large made-up one and the real corpus."""
-    defs = {"sample": definition(), "big-104": big_journey(8), "big-13": big_journey(1)}
+    defs = {"sample": definition(), "big-104": big_journey(8), "big-13": big_journey(1), "wide-8": wide_journey(8),
+            "wide-3": wide_journey(3)}
     joined = definition()
     joined["activities"][9]["outcomes"][0]["next"] = "EMAILV2-2"        # a branch that joins two layers down
     defs["sample-joined"] = joined

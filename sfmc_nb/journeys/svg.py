@@ -38,6 +38,7 @@ GAP_MIN, LANE = 28, 7         # the space between columns; each lane an edge run
 TRACK = 8                     # vertical room of one horizontal run in the gap between layers
 ARROW = 7
 LABEL_SIZE, LABEL_LINE, LABEL_LINES = 10, 12.5, 3
+MIN_SLICE = 58                # a narrower share of a box's bottom puts branch labels above their targets
 END_W, END_H = 38, 16
 PATH_COLOUR = "#e8590c"
 EDGE_COLOUR = "#8a8f98"
@@ -144,6 +145,8 @@ class _Exit:
     lane: int | None = None       # column gap the edge runs down in when it skips layers
     lane_slot: int = 0
     x: float = 0.0
+    landing: bool = False         # the label sits above the target (the source has too many branches for it)
+    entry: float | None = None    # where it enters its target, when the target's top is shared out
 
 
 def _node(key: str, family: str, title: str, description: str, kind: str, count: int | None, failed: int,
@@ -200,16 +203,17 @@ def layout(graph: JourneyGraph) -> dict[str, tuple[int, int]]:
 
 
 def _intervals(spans: list[tuple[float, float, Any]], pad: float) -> dict[Any, int]:
-    """Greedy interval colouring: a slot for each span such that spans sharing a slot never come within ``pad``."""
-    ends: list[float] = []
+    """A slot for each span, first fit in the order given, such that spans sharing a slot never come within
+    ``pad`` of each other."""
+    taken: list[list[tuple[float, float]]] = []
     slots: dict[Any, int] = {}
-    for lo, hi, ident in sorted(spans, key=lambda s: (s[0], s[1])):
-        slot = next((i for i, end in enumerate(ends) if end + pad < lo), None)
+    for lo, hi, ident in spans:
+        slot = next((i for i, held in enumerate(taken) if all(hi + pad < a or b + pad < lo for a, b in held)),
+                    None)
         if slot is None:
-            slot = len(ends)
-            ends.append(hi)
-        else:
-            ends[slot] = hi
+            slot = len(taken)
+            taken.append([])
+        taken[slot].append((lo, hi))
         slots[ident] = slot
     return slots
 
@@ -282,8 +286,10 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
     for key, outs in outgoing.items():
         for index, (edge, target) in enumerate(outs):
             slice_w = BOX_W / len(outs)
-            lines = wrap(edge.label, slice_w - 6, LABEL_SIZE, max_lines=LABEL_LINES) if edge and edge.label else []
-            exits.append(_Exit(key, target, index, slice_w, lines, edge))
+            landing = bool(target and edge.label and slice_w < MIN_SLICE)
+            lines = wrap(edge.label, slice_w - 6, LABEL_SIZE, max_lines=LABEL_LINES) if (
+                edge and edge.label and not landing) else []
+            exits.append(_Exit(key, target, index, slice_w, lines, edge, landing=landing))
     lane_spans: dict[int, list[tuple[float, float, Any]]] = {}
     for i, ex in enumerate(exits):
         if ex.target is None:
@@ -295,7 +301,7 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         lo, hi = sorted((src.layer, dst.layer - 1))
         lane_spans.setdefault(ex.lane, []).append((lo, hi, i))
     for spans in lane_spans.values():
-        for i, slot in _intervals(spans, -0.5).items():
+        for i, slot in _intervals(sorted(spans, key=lambda s: (s[0], s[1])), -0.5).items():
             exits[i].lane_slot = slot
     lanes = {gap: 1 + max(exits[i].lane_slot for _, _, i in spans) for gap, spans in lane_spans.items()}
 
@@ -312,6 +318,21 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         node.x = col_x[node.col]
     for ex in exits:
         ex.x = nodes[ex.source].x + (ex.index + 0.5) * ex.slice_w
+    incoming: dict[str, list[_Exit]] = {}
+    for ex in exits:
+        if ex.target is not None:
+            incoming.setdefault(ex.target, []).append(ex)
+    land = [0.0] * n_layers
+    for target, arriving in incoming.items():
+        if not any(ex.landing for ex in arriving):
+            continue
+        share = BOX_W / len(arriving)           # each edge enters at its own slice of the target's top
+        for j, ex in enumerate(sorted(arriving, key=lambda e: (nodes[e.source].x, e.x))):
+            ex.entry = nodes[target].x + (j + 0.5) * share
+            if ex.landing:
+                ex.label = wrap(ex.edge.label, share - 6, LABEL_SIZE, max_lines=LABEL_LINES)
+                need = len(ex.label) * LABEL_LINE + 2 + ARROW + 6
+                land[nodes[target].layer] = max(land[nodes[target].layer], need)
 
     def lane_x(ex: _Exit) -> float:
         return gap_x[ex.lane or 0] + 10 + ex.lane_slot * LANE + LANE / 2
@@ -320,16 +341,18 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         """Where an edge enters its target: straight down when the target is right below the exit, else the
         target's top centre."""
         src, dst = nodes[ex.source], nodes[str(ex.target)]
+        if ex.entry is not None:
+            return ex.entry
         if dst.col == src.col and dst.layer == src.layer + 1:
             return ex.x
         return dst.x + BOX_W / 2
 
     # the gap under each layer: labels and end markers first, then one track per horizontal run
     band = [10.0] * n_layers
-    for ex in exits:
+    for ex in (e for e in exits if not e.landing):
         need = 6 + len(ex.label) * LABEL_LINE + (4 if ex.label else 0) + (END_H + 8 if ex.target is None else 0)
         band[nodes[ex.source].layer] = max(band[nodes[ex.source].layer], need + 6)
-    runs: dict[int, list[tuple[float, float, Any]]] = {}
+    runs: dict[int, list[tuple[float, float, Any, float]]] = {}       # lo, hi, (exit, leg), where it starts
     for i, ex in enumerate(exits):
         if ex.target is None:
             continue
@@ -340,11 +363,14 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
             legs.append((dst.layer - 1, lane_x(ex), entry_x(ex)))
         for leg, (gap, start, stop) in enumerate(legs):
             if abs(start - stop) >= 1:
-                runs.setdefault(gap, []).append((min(start, stop), max(start, stop), (i, leg)))
+                runs.setdefault(gap, []).append((min(start, stop), max(start, stop), (i, leg), start))
     track_of: dict[tuple[int, int], int] = {}
     tracks = [0] * n_layers
     for gap, spans in runs.items():
-        slots = _intervals(spans, 3)
+        # runs turning right: the one that starts furthest right turns first (highest); runs turning left: the
+        # one that starts furthest left. So a run never crosses the drop of another leaving the same row.
+        spans.sort(key=lambda s: (0, -s[3]) if s[3] <= s[0] + 0.5 else (1, s[3]))
+        slots = _intervals([(lo, hi, ident) for lo, hi, ident, _ in spans], 3)
         track_of.update(slots)
         tracks[gap] = max(slots.values()) + 1
     header = _goal_lines(graph)
@@ -355,6 +381,7 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         layer_h[node.layer] = max(layer_h[node.layer], node.height)
     layer_y, y = [], float(top)
     for layer in range(n_layers):
+        y += land[layer]
         layer_y.append(y)
         y += layer_h[layer] + band[layer] + max(tracks[layer], 1) * TRACK + ARROW + 8
     height = round(y - ARROW - 8 - max(tracks[-1], 1) * TRACK + 4 + MARGIN)
@@ -429,6 +456,9 @@ def _draw_exit(i: int, ex: _Exit, nodes: Mapping[str, _Node], names: Mapping[str
                    f'<polygon points="{tx},{ty} {tx - 4},{end} {tx + 4},{end}" fill="{colour}"/>')
     if ex.label:
         wide = max(text_width(t, LABEL_SIZE) for t in ex.label) + 6
+        if ex.landing:                      # just above the arrow into the target
+            x1 = round(entry_x(ex), 1)
+            label_top = nodes[str(ex.target)].y - ARROW - 3 - (len(ex.label) * LABEL_LINE + 2)
         out.append(f'<rect x="{x1 - wide / 2:.1f}" y="{label_top:g}" width="{wide:.1f}" '
                    f'height="{len(ex.label) * LABEL_LINE + 2}" rx="3" style="{PAGE}"/>')
         out.extend(f'<text x="{x1:g}" y="{_baseline(label_top + 1 + n * LABEL_LINE, LABEL_LINE, LABEL_SIZE)}" '
