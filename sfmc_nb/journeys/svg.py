@@ -366,11 +366,11 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
                 runs.setdefault(gap, []).append((min(start, stop), max(start, stop), (i, leg), start))
     track_of: dict[tuple[int, int], int] = {}
     tracks = [0] * n_layers
-    for gap, spans in runs.items():
+    for gap, legs_here in runs.items():
         # runs turning right: the one that starts furthest right turns first (highest); runs turning left: the
         # one that starts furthest left. So a run never crosses the drop of another leaving the same row.
-        spans.sort(key=lambda s: (0, -s[3]) if s[3] <= s[0] + 0.5 else (1, s[3]))
-        slots = _intervals([(lo, hi, ident) for lo, hi, ident, _ in spans], 3)
+        legs_here.sort(key=lambda s: (0, -s[3]) if s[3] <= s[0] + 0.5 else (1, s[3]))
+        slots = _intervals([(lo, hi, ident) for lo, hi, ident, _ in legs_here], 3)
         track_of.update(slots)
         tracks[gap] = max(slots.values()) + 1
     header = _goal_lines(graph)
