@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pandas as pd
 import pytest
 from _big_journey import big_journey, wide_journey
 from _map_geometry import problems, read
 from test_journeys_samples import CONTACTS, definition, history_csv, history_rows
 
+import sfmc_nb
 from sfmc_nb.journeys import JourneyGraph, JourneyTrace, journey_svg
 from sfmc_nb.journeys._text_width import text_width
 from sfmc_nb.journeys.svg import BOX_W, PATH_COLOUR, layout, type_name
@@ -270,3 +272,18 @@ def test_wide_glyphs_measure_wider():
     assert text_width("MULTICRITERIA", 12) > text_width("multicriteria", 12)
     assert text_width("🎉", 12) >= 12 and text_width("会", 12) >= 12
     assert text_width("e\u0301", 12) == text_width("e", 12)
+
+
+def test_a_step_that_failed_on_the_sandbox_is_marked_on_the_trace_map(conn):
+    sb = conn.sandbox
+    df = pd.DataFrame({"SubscriberKey": ["with-email", "no-email"], "Email": ["a@example.com", None]})
+    res = sfmc_nb.enter_journey(df, sb.event_key, data="all", connection=conn, validate=False)
+    res.wait(timeout=10, poll=0.05)
+    tr = res.trace()
+    failed = tr.events[tr.events["status"].astype(str) == "Failed"]
+    assert set(failed["contactKey"]) == {"no-email"}                     # the sandbox's own record of the failure
+    where = tr.graph.activity(failed["activityKey"].iloc[0]).label
+    found = boxes(tr.svg())
+    assert "⚠ 1 failed" in found[where]["texts"]
+    assert [name for name, box in found.items() if any("failed" in t for t in box["texts"])] == [where]
+    assert problems(tr.svg()) == []
