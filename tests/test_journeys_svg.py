@@ -287,3 +287,17 @@ def test_a_step_that_failed_on_the_sandbox_is_marked_on_the_trace_map(conn):
     assert "⚠ 1 failed" in found[where]["texts"]
     assert [name for name, box in found.items() if any("failed" in t for t in box["texts"])] == [where]
     assert problems(tr.svg()) == []
+
+
+def test_the_live_map_keeps_its_full_size_view_across_redraws(graph):
+    from sfmc_nb.widgets import LiveJourneyMap
+
+    tr = JourneyTrace(graph, history_csv(), CONTACTS)
+    view = LiveJourneyMap(tr)
+    assert "sfmc-map-full" not in view.map._dom_classes and 'class="sfmc-map-zoom"' in view.map.value
+    view.full_size.value = True
+    view.update(tr, following=True, elapsed=1.0)
+    assert "sfmc-map-full" in view.map._dom_classes and ".sfmc-map-full .sfmc-map-scroll>svg" in view.map.value
+    assert 'class="sfmc-live-journey sfmc-map-full"' in view.static_bundle()["text/html"]
+    view.full_size.value = False
+    assert "sfmc-map-full" not in view.map._dom_classes

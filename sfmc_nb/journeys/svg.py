@@ -495,8 +495,8 @@ def _draw_box(node: _Node) -> str:
 
 ZOOM_STYLE = ("<style>.sfmc-map-scroll{overflow:auto;max-width:100%}"
               ".sfmc-map-zoom>summary{cursor:pointer;font-size:12px;color:var(--jp-ui-font-color2,#666666);"
-              "margin:2px 0}.sfmc-map-zoom[open]+.sfmc-map-scroll>svg{width:var(--sfmc-map-width)!important;"
-              "max-width:none!important}</style>")
+              "margin:2px 0}.sfmc-map-zoom[open]+.sfmc-map-scroll>svg,.sfmc-map-full .sfmc-map-scroll>svg"
+              "{width:var(--sfmc-map-width)!important;max-width:none!important}</style>")
 
 
 def map_html(svg: str) -> str:
