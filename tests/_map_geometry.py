@@ -88,13 +88,16 @@ def path_segments(d: str) -> list[Rect]:
 
 
 def problems(svg: str) -> list[str]:
-    """Everything that reads badly: texts overlapping, texts out of their box, lane or label ground, boxes or
-    label grounds on top of each other, edges running through boxes."""
+    """Everything that reads badly: texts overlapping, texts out of their box, lane or label ground or under a
+    count badge, boxes or label grounds on top of each other, edges running through boxes."""
     geo = read(svg)
     found = []
     for t in geo.texts:
-        if not any(inside(t.rect, r) for r in geo.rects.get(t.group, [])):
+        own = geo.rects.get(t.group, [])
+        if not any(inside(t.rect, r) for r in own):
             found.append(f"text {t.text!r} is outside its box, lane or label ground")
+        if any(overlap(t.rect, r) and not inside(t.rect, r) for r in own):
+            found.append(f"text {t.text!r} runs under a badge or marker of its own box")
     ordered = sorted(geo.texts, key=lambda t: t.rect[1])
     for i, a in enumerate(ordered):
         for b in ordered[i + 1:]:

@@ -479,8 +479,8 @@ def _draw_box(node: _Node) -> str:
     if node.count is not None:
         pill_fill, pill_text = (PATH_COLOUR, "#ffffff") if node.count else ("#e0e0e0", "#444444")
         bx = x + BOX_W - node.badge_w - 6
-        out.append(f'<rect x="{bx:.1f}" y="{y + 5:g}" width="{node.badge_w:.1f}" height="17" rx="8.5" '
-                   f'fill="{pill_fill}"/><text x="{bx + node.badge_w / 2:.1f}" y="{_baseline(y + 5, 17, 11)}" '
+        out.append(f'<rect x="{bx:.1f}" y="{y + 4:g}" width="{node.badge_w:.1f}" height="16" rx="8" '
+                   f'fill="{pill_fill}"/><text x="{bx + node.badge_w / 2:.1f}" y="{_baseline(y + 4, 16, 11)}" '
                    f'text-anchor="middle" font-size="11" font-weight="600" fill="{pill_text}">'
                    f"{_esc(f'{node.count:,}')}</text>")
     line_top = y + 6
