@@ -174,6 +174,13 @@ def fixtures() -> dict[str, dict]:
     joined = definition()
     joined["activities"][9]["outcomes"][0]["next"] = "EMAILV2-2"        # a branch that joins two layers down
     defs["sample-joined"] = joined
+    looped = definition()
+    looped["activities"][9]["outcomes"][0]["next"] = "MULTICRITERIADECISION-1"   # a loop back up (never in Journey
+    defs["sample-looped"] = looped                                              # Builder, still drawn)
+    crowded = definition()                      # four branches into one activity, two into another
+    crowded["activities"][0]["outcomes"] += [dict(o, key=f"extra-{i}") for i, o in
+                                             enumerate(crowded["activities"][0]["outcomes"])]
+    defs["sample-crowded"] = crowded
     try:
         from _journey_corpus import corpus  # real definitions from public repositories
     except ImportError:
