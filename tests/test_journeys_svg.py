@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -163,6 +165,7 @@ def test_long_names_are_wrapped_whole_in_the_box():
 
 # ---- a map that reads at any size ------------------------------------------------------------------------
 
+CORPUS = Path(__file__).resolve().parent / "fixtures" / "journeys"
 DEMO_JOURNEYS = (("welcome-journey", None), ("onboarding-journey", None), ("loyalty-journey", 1),
                  ("winback-journey", None))
 
@@ -181,11 +184,11 @@ def fixtures() -> dict[str, dict]:
     crowded["activities"][0]["outcomes"] += [dict(o, key=f"extra-{i}") for i, o in
                                              enumerate(crowded["activities"][0]["outcomes"])]
     defs["sample-crowded"] = crowded
-    try:
-        from _journey_corpus import corpus  # real definitions from public repositories
-    except ImportError:
-        return defs
-    defs.update({f"corpus:{name}": data for name, data in corpus().items()})
+    for path in sorted(CORPUS.rglob("*.json")):      # real definitions from public repositories, where present
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = data.get("items") if isinstance(data, dict) and isinstance(data.get("items"), list) else [data]
+        for n, item in enumerate(i for i in items if isinstance(i, dict) and "activities" in i):
+            defs[f"corpus:{path.relative_to(CORPUS)}:{n}"] = item
     return defs
 
 
@@ -308,3 +311,9 @@ def test_the_live_map_keeps_its_full_size_view_across_redraws(graph):
     assert 'class="sfmc-live-journey sfmc-map-full"' in view.static_bundle()["text/html"]
     view.full_size.value = False
     assert "sfmc-map-full" not in view.map._dom_classes
+
+
+def test_entries_refused_at_the_trigger_are_marked_on_the_entry_box(graph):
+    found = boxes(graph.svg(counts={graph.trigger.key: 5}, failed={graph.trigger.key: 2}))
+    entry = found[graph.trigger.name]
+    assert "⚠ 2 failed" in entry["texts"] and "2 contacts failed here" in entry["title"]

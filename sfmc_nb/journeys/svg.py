@@ -263,10 +263,11 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         return "\n".join(p for p in parts if p)
 
     trig = graph.trigger
+    refused = int(failed.get(trig.key, 0) or 0)          # entries refused at the trigger
     nodes = {trig.key: _node(trig.key, "trigger", trig.name, trig.description, type_name(trig.type or "Entry"),
-                             count_of(trig.key), 0, trig.key in lit_nodes, tracing and trig.key not in lit_nodes,
+                             count_of(trig.key), refused, trig.key in lit_nodes, tracing and trig.key not in lit_nodes,
                              hover(trig.name, type_name(trig.type or "Entry"), trig.description, trig.key,
-                                   count_of(trig.key), 0))}
+                                   count_of(trig.key), refused))}
     for a in graph.activities:
         n, bad, kind = count_of(a.key), int(failed.get(a.key, 0) or 0), type_name(a.type)
         nodes[a.key] = _node(a.key, a.family, a.label, a.description, kind, n, bad, a.key in lit_nodes,
