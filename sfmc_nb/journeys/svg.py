@@ -154,7 +154,7 @@ def _node(key: str, family: str, title: str, description: str, kind: str, count:
     badge_w = text_width(f"{count:,}", 11, True) + 12 if count is not None else 0.0
     inner = BOX_W - 2 * PAD
     lines = [_Line(t, 12, 15, True) for t in _wrap_beside(title, inner - (badge_w + 6 if badge_w else 0), inner,
-                                                          12, True, 4)]
+                                                          12, True, 6)]
     if description and description != title:
         lines += [_Line(t, 11, 14) for t in wrap(description, inner, 11, max_lines=2)]
     lines += [_Line(t, 10, 13, colour="#555555") for t in wrap(kind, inner, 10, max_lines=1)]
