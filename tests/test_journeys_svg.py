@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from _big_journey import big_journey, wide_journey
+from _journey_corpus import journey_paths, load_journey
 from _map_geometry import problems, read
 from test_journeys_samples import CONTACTS, definition, history_csv, history_rows
 
@@ -165,7 +164,6 @@ def test_long_names_are_wrapped_whole_in_the_box():
 
 # ---- a map that reads at any size ------------------------------------------------------------------------
 
-CORPUS = Path(__file__).resolve().parent / "fixtures" / "journeys"
 DEMO_JOURNEYS = (("welcome-journey", None), ("onboarding-journey", None), ("loyalty-journey", 1),
                  ("winback-journey", None))
 
@@ -184,11 +182,8 @@ def fixtures() -> dict[str, dict]:
     crowded["activities"][0]["outcomes"] += [dict(o, key=f"extra-{i}") for i, o in
                                              enumerate(crowded["activities"][0]["outcomes"])]
     defs["sample-crowded"] = crowded
-    for path in sorted(CORPUS.rglob("*.json")):      # real definitions from public repositories, where present
-        data = json.loads(path.read_text(encoding="utf-8"))
-        items = data.get("items") if isinstance(data, dict) and isinstance(data.get("items"), list) else [data]
-        for n, item in enumerate(i for i in items if isinstance(i, dict) and "activities" in i):
-            defs[f"corpus:{path.relative_to(CORPUS)}:{n}"] = item
+    for path in journey_paths():                    # real definitions from public repositories
+        defs[f"corpus:{path.stem}"] = load_journey(path)
     return defs
 
 
