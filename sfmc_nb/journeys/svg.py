@@ -66,6 +66,7 @@ TYPE_NAMES = {
     "JOIN": "Join", "EXIT": "Exit", "GOAL": "Goal",
     "APIEVENT": "API event entry", "EVENT": "Event entry", "CONTACTAUDIENCE": "Audience entry",
     "AUTOMATIONAUDIENCE": "Automation entry", "SALESFORCEOBJECTTRIGGERV2": "Salesforce data entry",
+    "EMAILAUDIENCE": "Data extension entry",
 }
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
