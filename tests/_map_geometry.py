@@ -122,6 +122,23 @@ def problems(svg: str) -> list[str]:
             for gb, box in boxes:
                 if overlap(piece, box, slack=-0.01) and not (piece[0] == piece[2] and _touches_end(piece, box)):
                     found.append(f"an edge of group {group} runs through the box of group {gb}")
+    found.extend(_shared_lines(geo))
+    return found
+
+
+def _shared_lines(geo: Geometry) -> list[str]:
+    """Two edges running along the same line for a stretch look like one, unless they end at the same arrow."""
+    pieces = [(group, piece, pieces[-1]) for group, pieces in geo.segments.items() for piece in pieces]
+    found = []
+    for i, (ga, a, end_a) in enumerate(pieces):
+        for gb, b, end_b in pieces[i + 1:]:
+            if ga == gb or (end_a[2], end_a[3]) == (end_b[2], end_b[3]):      # a join: same arrow
+                continue
+            vertical = a[0] == a[2] and b[0] == b[2] and abs(a[0] - b[0]) < 1
+            horizontal = a[1] == a[3] and b[1] == b[3] and abs(a[1] - b[1]) < 1
+            if (vertical and min(a[3], b[3]) - max(a[1], b[1]) > 1) or (
+                    horizontal and min(a[2], b[2]) - max(a[0], b[0]) > 1):
+                found.append(f"edges of groups {ga} and {gb} run along one line")
     return found
 
 

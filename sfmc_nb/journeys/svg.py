@@ -324,30 +324,58 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
     for ex in exits:
         if ex.target is not None:
             incoming.setdefault(ex.target, []).append(ex)
+    at = {(node.layer, node.col): key for key, node in nodes.items()}
+    leaving: dict[str, list[_Exit]] = {}
+    for ex in exits:
+        leaving.setdefault(ex.source, []).append(ex)
+
+    def passing_lines(key: str) -> list[float]:
+        """Where lines leaving the box right above ``key`` come down on their way to other activities."""
+        node = nodes[key]
+        above = at.get((node.layer - 1, node.col))
+        return [e.x for e in leaving.get(above, []) if e.target != key] if above else []
+
     land = [0.0] * n_layers
     for target, arriving in incoming.items():
         if not any(ex.landing for ex in arriving):
             continue
         share = BOX_W / len(arriving)           # each edge enters at its own slice of the target's top
+        passing = passing_lines(target)
+        shift = next((f * share for f in (0, 0.25, -0.25, 0.4, -0.4) if all(
+            abs(nodes[target].x + (j + 0.5 + f) * share - p) >= 6 for j in range(len(arriving)) for p in passing)),
+            0.0)                                 # slid aside so no slice meets a line passing down to another box
         for j, ex in enumerate(sorted(arriving, key=lambda e: (nodes[e.source].x, e.x))):
-            ex.entry = nodes[target].x + (j + 0.5) * share
+            ex.entry = nodes[target].x + (j + 0.5) * share + shift
             if ex.landing:
-                ex.label = wrap(ex.edge.label, share - 6, LABEL_SIZE, max_lines=LABEL_LINES)
+                ex.label = wrap(ex.edge.label, share - 6 - 2 * abs(shift), LABEL_SIZE, max_lines=LABEL_LINES)
                 need = len(ex.label) * LABEL_LINE + 2 + ARROW + 6
                 land[nodes[target].layer] = max(land[nodes[target].layer], need)
 
     def lane_x(ex: _Exit) -> float:
         return gap_x[ex.lane or 0] + 10 + ex.lane_slot * LANE + LANE / 2
 
+    def door(key: str) -> float:
+        """Where edges from elsewhere enter ``key``: its top centre, unless a line leaving the box right above
+        comes down there on its way to another activity (the two would look like one line)."""
+        node = nodes[key]
+        passing = passing_lines(key)
+        for eighth in (4, 5, 3, 6, 2, 7, 1):
+            x = node.x + BOX_W * eighth / 8
+            if all(abs(x - p) >= 8 for p in passing):
+                return x
+        return node.x + BOX_W / 2
+
+    doors = {key: door(key) for key in nodes}
+
     def entry_x(ex: _Exit) -> float:
-        """Where an edge enters its target: straight down when the target is right below the exit, else the
-        target's top centre."""
+        """Where an edge enters its target: straight down when the target is right below the exit, its own
+        share of the target's top when that is shared out, else the target's door."""
         src, dst = nodes[ex.source], nodes[str(ex.target)]
         if ex.entry is not None:
             return ex.entry
         if dst.col == src.col and dst.layer == src.layer + 1:
             return ex.x
-        return dst.x + BOX_W / 2
+        return doors[str(ex.target)]
 
     # the gap under each layer: labels and end markers first, then one track per horizontal run
     band = [10.0] * n_layers
