@@ -255,7 +255,7 @@ class JourneyTrace:
         counts[self.graph.trigger.key] = len(self._last)
         nodes, edges = self._highlight()
         events = self.events
-        bad = events[(events["status"].astype(str).str.lower() == "failed") & events["contactKey"].isin(self._steps)]
+        bad = events[(events["status"].astype(str).str.lower() == "failed") & events["contactKey"].isin(self.contact_keys)]
         failed = bad.groupby("activityKey")["contactKey"].nunique().to_dict() if len(bad) else {}
         return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges, failed=failed)
 
