@@ -255,7 +255,8 @@ class JourneyTrace:
         counts[self.graph.trigger.key] = len(self._last)
         nodes, edges = self._highlight()
         events = self.events
-        bad = events[(events["status"].astype(str).str.lower() == "failed") & events["contactKey"].isin(self.contact_keys)]
+        traced = events["contactKey"].isin(self.contact_keys)
+        bad = events[(events["status"].astype(str).str.lower() == "failed") & traced]
         failed = bad.groupby("activityKey")["contactKey"].nunique().to_dict() if len(bad) else {}
         return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges, failed=failed)
 
