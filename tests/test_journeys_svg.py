@@ -14,7 +14,7 @@ from test_journeys_samples import CONTACTS, definition, history_csv, history_row
 import sfmc_nb
 from sfmc_nb.journeys import JourneyGraph, JourneyTrace, journey_svg
 from sfmc_nb.journeys._text_width import text_width
-from sfmc_nb.journeys.svg import BOX_W, PATH_COLOUR, layout, type_name
+from sfmc_nb.journeys.svg import BOX_W, PATH_COLOUR, layout
 
 NS = "{http://www.w3.org/2000/svg}"
 
@@ -222,20 +222,27 @@ def test_every_path_ends_in_an_end_marker_and_goals_and_exits_head_the_map():
     ends = [g for g in ET.fromstring(svg).iter(NS + "g") if (g.findtext(NS + "title") or "").count("end of the path")]
     # per section: the decision's remainder, the engagement's "No", and the last activity
     assert len(ends) == 3 and all("End" in [t.text for t in g.findall(NS + "text")] for g in ends)
+    decision = graph.activity("S1-DECIDE").label
     assert {g.findtext(NS + "title") for g in ends} == {
-        "S1-DECIDE → end of the path: Remainder", "Opened the offer 1? → end of the path: No",
+        f"{decision} → end of the path: Remainder", "Opened the offer 1? → end of the path: No",
         "Custom REST 1 → end of the path"}
     texts = [t.text for t in ET.fromstring(svg).iter(NS + "text")]
-    assert 'Goal: Renewed: Renewed = "true"' in texts and 'Exit when: Unsubscribed = "true"' in texts
+    assert [rule.description for rule in (*graph.goals, *graph.exits)] == ["Goal: Renewed is true",
+                                                                            "Exit when Unsubscribed is true"]
+    assert "Goal: Renewed is true" in texts and "Exit when Unsubscribed is true" in texts
 
 
 def test_type_names_are_words_not_codes():
     graph = JourneyGraph.from_definition(big_journey(1))
     texts = {t.text for t in ET.fromstring(graph.svg()).iter(NS + "text")}
-    assert {"Decision split", "Random split", "Engagement split", "Sales Cloud activity", "Einstein send-time wait",
-            "Email", "Wait", "Update contact", "Custom activity", "API event entry"} <= texts
+    assert {"Decision split", "Random split", "Engagement split", "Sales Cloud activity",
+            "Einstein send-time optimisation", "Email", "Wait", "Update contact", "Custom activity",
+            "API event entry"} <= texts
     assert not texts & {"MULTICRITERIADECISION", "EMAILV2", "SALESCLOUDACTIVITY", "STOWAIT", "RANDOMSPLIT"}
-    assert type_name("SOMENEWTHING") == "Somenewthing" and type_name("fooBarBaz") == "Foo bar baz"
+    data = definition()
+    data["activities"][9]["type"] = "SOMENEWTHING"
+    found = boxes(JourneyGraph.from_definition(data).svg())
+    assert "Somenewthing activity" in found[data["activities"][9]["name"]]["texts"]
 
 
 def test_failed_steps_are_marked_and_untaken_branches_faded_not_dropped(graph):

@@ -22,14 +22,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._rules import one_line, plural
+from .._rules import plural
 from . import _describe
 from ._text_width import text_width, wrap
 
 if TYPE_CHECKING:
     from .definition import JourneyGraph
 
-__all__ = ["journey_svg", "layout", "map_html", "type_name", "PATH_COLOUR", "BOX_W"]
+__all__ = ["journey_svg", "layout", "map_html", "PATH_COLOUR", "BOX_W"]
 
 BOX_W = 184
 PAD = 9                       # inside a box, around its text
@@ -52,40 +52,12 @@ COLOURS = {  # fill, outline
     "trigger": ("#e8f5e9", "#2e7d32"), "wait": ("#fff8e1", "#b26a00"), "split": ("#f3e5f5", "#6a1b9a"),
     "message": ("#e3f2fd", "#1565c0"), "other": ("#f5f5f5", "#757575"),
 }
-TYPE_NAMES = {
-    "EMAILV2": "Email", "EMAIL": "Email", "SMSSYNC": "SMS", "SMS": "SMS",
-    "PUSHNOTIFICATIONACTIVITY": "Push notification",
-    "INAPPSYNC": "In-app message", "WHATSAPPACTIVITY": "WhatsApp message", "WAIT": "Wait",
-    "WAITBYDURATION": "Wait", "STOWAIT": "Einstein send-time wait", "WAITBYATTRIBUTE": "Wait until attribute date",
-    "WAITUNTILDATE": "Wait until date", "WAITBYEVENT": "Wait for event",
-    "MULTICRITERIADECISION": "Decision split", "RANDOMSPLIT": "Random split",
-    "ENGAGEMENTDECISION": "Engagement split", "ABNTEST": "Path optimizer", "PATHOPTIMIZER": "Path optimizer",
-    "EINSTEINENGAGEMENTFREQUENCYSPLIT": "Einstein frequency split", "EINSTEINSPLIT": "Einstein scoring split",
-    "EINSTEINMCPSPLIT": "Einstein scoring split", "SALESCLOUDACTIVITY": "Sales Cloud activity",
-    "UPDATECONTACTDATA": "Update contact", "DATAEXTENSIONUPDATE": "Update data extension", "REST": "Custom activity",
-    "JOIN": "Join", "EXIT": "Exit", "GOAL": "Goal",
-    "APIEVENT": "API event entry", "EVENT": "Event entry", "CONTACTAUDIENCE": "Audience entry",
-    "AUTOMATIONAUDIENCE": "Automation entry", "SALESFORCEOBJECTTRIGGERV2": "Salesforce data entry",
-    "EMAILAUDIENCE": "Data extension entry",
-}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _esc(text: Any) -> str:
     """Text safe inside an SVG element or attribute (escaped, characters XML forbids dropped)."""
     return html.escape(_NOT_XML.sub("", str(text)), quote=True)
-
-
-def type_name(code: Any) -> str:
-    """An activity or entry type in words (``MULTICRITERIADECISION`` -> ``Decision split``)."""
-    text = one_line(code or "")
-    if not text:
-        return "Activity"
-    known = TYPE_NAMES.get(text.upper())
-    if known:
-        return known
-    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).replace("_", " ").replace("-", " ").split()
-    return " ".join(words).capitalize() if words else "Activity"
 
 
 def _baseline(top: float, line: float, size: float) -> float:
@@ -219,22 +191,6 @@ def _intervals(spans: list[tuple[float, float, Any]], pad: float) -> dict[Any, i
     return slots
 
 
-def _goal_lines(graph: JourneyGraph) -> list[str]:
-    """``Goal: ...`` and ``Exit when: ...`` texts from the definition's goals and exits."""
-    out = []
-    for field_name, head in (("goals", "Goal"), ("exits", "Exit when")):
-        items = graph.raw.get(field_name) if isinstance(graph.raw, Mapping) else None
-        for item in items if isinstance(items, list) else []:
-            if not isinstance(item, Mapping):
-                continue
-            config = item.get("configurationArguments")
-            criteria = _describe.criteria_text(config.get("criteria")) if isinstance(config, Mapping) else ""
-            name = one_line(item.get("name") or "") if not isinstance(item.get("name"), (dict, list)) else ""
-            words = ": ".join(t for t in (name, criteria) if t) or one_line(item.get("key") or "") or "(no criteria)"
-            out.append(f"{head}: {words}")
-    return out
-
-
 def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
                 highlight_nodes: Collection[str] = (), highlight_edges: Collection[tuple[str, str]] = (),
                 failed: Mapping[str, int] | None = None, title: str | None = None) -> str:
@@ -265,12 +221,13 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
 
     trig = graph.trigger
     refused = int(failed.get(trig.key, 0) or 0)          # entries refused at the trigger
-    nodes = {trig.key: _node(trig.key, "trigger", trig.name, trig.description, type_name(trig.type or "Entry"),
-                             count_of(trig.key), refused, trig.key in lit_nodes, tracing and trig.key not in lit_nodes,
-                             hover(trig.name, type_name(trig.type or "Entry"), trig.description, trig.key,
-                                   count_of(trig.key), refused))}
+    source = f"{_describe.entry_source(trig.raw)} entry"
+    nodes = {trig.key: _node(trig.key, "trigger", trig.name, trig.description, source, count_of(trig.key),
+                             refused, trig.key in lit_nodes, tracing and trig.key not in lit_nodes,
+                             hover(trig.name, source, trig.description, trig.key, count_of(trig.key), refused))}
     for a in graph.activities:
-        n, bad, kind = count_of(a.key), int(failed.get(a.key, 0) or 0), type_name(a.type)
+        n, bad = count_of(a.key), int(failed.get(a.key, 0) or 0)
+        kind = _describe.type_name(a.type, len(a.outcomes))
         nodes[a.key] = _node(a.key, a.family, a.label, a.description, kind, n, bad, a.key in lit_nodes,
                              tracing and a.key not in lit_nodes, hover(a.label, kind, a.description, a.key, n, bad))
     for key, (layer, col) in cells.items():
@@ -403,7 +360,7 @@ def journey_svg(graph: JourneyGraph, counts: Mapping[str, int] | None = None, *,
         slots = _intervals([(lo, hi, ident) for lo, hi, ident, _ in legs_here], 3)
         track_of.update(slots)
         tracks[gap] = max(slots.values()) + 1
-    header = _goal_lines(graph)
+    header = [rule.description for rule in (*graph.goals, *graph.exits)]
     header_lines = [line for text in header for line in wrap(text, width - 2 * MARGIN - 16, 11, max_lines=3)]
     top = MARGIN + (len(header_lines) * 14 + 10 + 12 if header_lines else 0)
     layer_h = [0.0] * n_layers
