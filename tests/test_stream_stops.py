@@ -21,6 +21,7 @@ from sfmc_nb._rowspool import _ARRAYS, _KEYS, RowSpool
 from sfmc_nb.engine import stream as stream_module
 from sfmc_nb.engine.retry import RunRetry
 from sfmc_nb.engine.runner import Runner
+from sfmc_nb.errors import AuthError
 
 ROWS, SIZE = 500, 100
 WRITES_PER_CHUNK = len(_ARRAYS) + len(_KEYS)   # the spool's files: one write each a chunk
@@ -61,7 +62,7 @@ STEPS = {
     "reading": (None, "interrupted while reading it", 200),
     "preparing": ((stream_module, "prepare", 3, False), "interrupted while preparing it", 200),
     "checking keys": ((stream_module, "digests", 3, False), "interrupted while preparing it", 200),
-    "new result": ((stream_module, "_new_result", 3, False), "interrupted while preparing it", 200),
+    "new result": ((stream_module, "new_result", 3, False), "interrupted while preparing it", 200),
     "opening the run": ((RunRetry, "runner", 3, False), "interrupted while sending it", 300),
     "ending the run": ((Runner, "run", 3, True), "interrupted while sending it", 300),
     "writing its rows": ((rowspool_module, "_write_bytes", FIRST_WRITE_OF_CHUNK_2 + 5, False),
@@ -190,3 +191,25 @@ def test_ctrl_c_while_a_csv_chunk_is_prepared_returns_the_rows_of_the_chunks_bef
         res = enter(path, sandbox, conn, chunk_rows=SIZE)
     assert res.interrupted and len(res) == 300 == go_on_from(res) and res.counts["queued"] == 300
     assert_result_shows_every_entry(sandbox, res)
+
+
+def test_a_chunk_whose_run_an_answer_stops_ends_the_stream(sandbox, monkeypatch):
+    """Credentials revoked while the third chunk is sent: that chunk's run stops, and so does the stream; the
+    chunks after it are never sent, and the result covers the rows up to it."""
+    conn = sfmc_nb.connect(sandbox=sandbox, timeout=(2.0, 5.0), set_default=False)
+    df = people(ROWS, "a")
+    real_get = conn.tokens.get
+
+    def revoked_after_two_chunks():
+        if sandbox.entry_counts(sandbox.event_key).total() >= 2 * SIZE:
+            raise AuthError("the token endpoint refused the credentials (revoked)", status=401)
+        return real_get()
+
+    monkeypatch.setattr(conn.tokens, "get", revoked_after_two_chunks)
+    with pytest.warns(SfmcWarning, match="run stopped: "), \
+            pytest.warns(SfmcWarning, match="stream stopped at chunk 2, its run stopped"):
+        res = enter(chunks(df), sandbox, conn, concurrency=1)
+    assert res.interrupted and len(res) == 300 == go_on_from(res)
+    assert any(w.startswith("run stopped: ") and "revoked" in w for w in res.warnings)
+    assert sandbox.entry_counts(sandbox.event_key) == {k: 1 for k in df["SubscriberKey"][:200]}
+    assert res.counts["queued"] == 200 and res.counts["failed"] == 100

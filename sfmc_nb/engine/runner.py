@@ -392,6 +392,7 @@ class Runner:
             self._batches_done += 1
         if outcome.fatal is not None:
             self.ctx.stop.set()
+            self.ctx.stopped = True
             res.warnings.append(f"run stopped: {hide_tokens(str(outcome.fatal))}")
         self.emit(ProgressKind.BATCH)
 

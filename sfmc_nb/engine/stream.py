@@ -43,15 +43,14 @@ from ..client import Connection, default_connection
 from ..errors import ValidationError
 from ..results import EntryResult
 from ._streamprogress import StreamProgress, whole_stream_progress
-from .api import _horizon, _is_auto, _new_result, _open_journal, _resume, _warn
-from .checks import check_options
+from .checks import check_landing_horizon, check_options
 from .columns import AUTO, Columns, resolve_columns
 from .context import ProgressCallback, RunOptions, progress_callback
 from .journal import Journal, Record, header, refuse_other_kind
-from .preflight import EntrySchema, preflight
 from .processing import Processing
 from .reentry import EntryGuard
 from .retry import RunRetry
+from .run import Run, new_result, settle_columns, warn_notes
 from .runner import Runner
 from .seen import SeenKeys, digests
 from .sources import CHUNK_ROWS, fingerprint, iter_chunks
@@ -169,7 +168,7 @@ def enter_stream(source: object, event_key: str, contact_key: str | None = None,
                             duplicates=duplicates, float_keys=float_keys, max_seconds=max_seconds)
     options = RunOptions(concurrency=checked.concurrency, batch_size=checked.batch_size,
                          progress=progress_callback(progress), max_seconds=checked.max_seconds,
-                         landing_horizon=_horizon(landing_horizon))
+                         landing_horizon=check_landing_horizon(landing_horizon))
     conn = cast(Connection, connection or default_connection())
     conn.ensure_pool(options.concurrency)
     guard = EntryGuard(conn, event_key, again=again, journal=checked.journal, dry_run=dry_run)
@@ -227,7 +226,7 @@ class _Chunk:
     @property
     def stopped(self) -> bool:
         """Its run was stopped (Ctrl-C, an answer that stops a run): the stream ends."""
-        return self.part.interrupted or any(w.startswith("run stopped") for w in self.part.warnings)
+        return self.part.interrupted or (self.runner is not None and self.runner.ctx.stopped)
 
 
 @dataclass
@@ -280,7 +279,7 @@ class _Stream:
                            float_keys=self.float_keys, max_lengths=plan.limits or None, warn=False)
         entered = self.guard.screen(prepared, number) if self.guard else []   # chunk 0: refuses the run
         repeats = _refuse_repeats(prepared, self.seen, self.duplicates)
-        part = _new_result(self.event_key, prepared, plan.notes if number == 0 else [], self.dry_run)
+        part = new_result(self.event_key, prepared, plan.notes if number == 0 else [], self.dry_run)
         part.warnings.extend(entered)
         if repeats and self.duplicates != "drop":
             part.warnings.append(f"{plural(repeats, 'row')} of chunk {number} repeat a contact key of an earlier "
@@ -395,17 +394,13 @@ class _Stream:
             result.attach_processing(Processing(self.conn))
             if self.guard is not None:
                 self.guard.record(result)
-        _warn(result.warnings)
+        warn_notes(result.warnings)
         return result
 
 
 def _plan(conn: Connection, chunk: Any, event_key: str, contact_key: str | None, data: Any, validate: bool) -> _Plan:
     """Columns and the schema's limits, from the first chunk and one pre-flight for the whole stream."""
-    columns = resolve_columns(chunk, contact_key, data)
-    schema = preflight(conn, event_key, read_fields=_is_auto(data) or bool(columns.data)) if validate \
-        else EntrySchema()
-    if _is_auto(data):
-        columns = resolve_columns(chunk, columns.key, data, fields=schema.field_names)
+    columns, schema = settle_columns(conn, event_key, chunk, resolve_columns(chunk, contact_key, data), data, validate)
     return _Plan(columns, schema.limits([str(c) for c in columns.data]), columns.notes + schema.notes)
 
 
@@ -425,17 +420,10 @@ def _refuse_repeats(prepared: PreparedRows, seen: SeenKeys, duplicates: str) -> 
 def _run_chunk(conn: Connection, event_key: str, prepared: PreparedRows, current: _Chunk, options: RunOptions,
                journal: str | None) -> None:
     """Send a chunk's rows into its result; its retry is on ``current`` before anything is sent."""
-    part = current.part
-    started, started_at = time.monotonic(), time.time()
-    state, jrnl = _open_journal(journal, event_key, prepared.contact_key, prepared, part) if journal \
-        else (None, None)
-    current.retry = retry = RunRetry(conn, event_key, prepared, options, journal=jrnl, started_at=started_at)
-    current.runner = runner = retry.runner(part)
-    todo, in_doubt = (prepared.sendable_positions, []) if state is None else _resume(runner, state)
-    try:   # batches left in doubt wait for their horizon while the next chunks are sent (write_waiting)
-        runner.run(todo, in_doubt=in_doubt, unsent_since=started_at, leave_parked=True)
-    finally:
-        part.seconds = time.monotonic() - started
+    run = Run(conn, event_key, prepared, options, current.part, journal)
+    current.retry = run.retry
+    current.runner = run.start()
+    run.send(leave_parked=True)   # batches left in doubt wait for their horizon while the next chunks are sent
 
 
 class StreamRetry:

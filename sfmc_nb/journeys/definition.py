@@ -334,9 +334,11 @@ class JourneyGraph:
         return journey_svg(self, **options)
 
     def _repr_html_(self) -> str:
+        from .svg import map_html
+
         head = f"{self.title}: {plural(len(self), 'activity', 'activities')}"
         return (f'<div class="sfmc-journey-map"><div style="font-weight:600;margin:2px 0 6px">'
-                f'{html.escape(head)}</div><div style="overflow-x:auto;max-width:100%">{self.svg()}</div></div>')
+                f'{html.escape(head)}</div>{map_html(self.svg())}</div>')
 
     def __repr__(self) -> str:
         lines = [f"JourneyGraph {self.title}: {plural(len(self), 'activity', 'activities')}",

@@ -24,6 +24,7 @@ from .definition import JourneyGraph
 from .follow import follow_trace
 from .freshness import history_freshness
 from .history import SYSTEM_TIME_OFFSET, TRIGGER_TYPES, contact_keys_in, events_frame, field_text, parse_time
+from .svg import map_html
 
 __all__ = ["JourneyTrace", "trace", "HISTORY_CONTACTS_PER_REQUEST", "HISTORY_DAYS", "STATES"]
 
@@ -253,7 +254,11 @@ class JourneyTrace:
         counts = {a.key: len(reached.get(a.key, ())) for a in self.graph.activities}
         counts[self.graph.trigger.key] = len(self._last)
         nodes, edges = self._highlight()
-        return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges)
+        events = self.events
+        traced = events["contactKey"].isin(self.contact_keys)
+        bad = events[(events["status"].astype(str).str.lower() == "failed") & traced]
+        failed = bad.groupby("activityKey")["contactKey"].nunique().to_dict() if len(bad) else {}
+        return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges, failed=failed)
 
     def summary(self) -> str:
         """``3 contacts traced in Welcome (v2, Published): 3 entered, 12 history rows``."""
@@ -267,7 +272,7 @@ class JourneyTrace:
         notes = "".join(f'<div class="sfmc-note sfmc-trace-note">⚠ {html.escape(n)}</div>' for n in self.notes)
         return (f'{STYLE}<div class="sfmc-panel sfmc-journey-trace"><div class="sfmc-title">'
                 f"{html.escape(self.summary())}</div>{notes}"
-                f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
+                f'{map_html(self.svg())}'
                 f'<div class="sfmc-note">{html.escape(note)}</div>'
                 + _WHOLE_PATHS + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False,
                                             max_colwidth=_PATH_CHARS, empty="no contacts")
