@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 def scripts(with_10m: bool) -> list[tuple[str, list[str]]]:
     stream_rows = ["1000000", "10000000"] if with_10m else ["1000000"]
     return [("payload preparation", ["bench_batching.py"]), ("end-to-end entry", ["bench_entry.py"]),
+            ("the engine beside the limit and the plain loop", ["bench_loop.py"]),
             ("entry under a quota", ["bench_pacing.py"]), ("progress callback cost", ["bench_progress.py"]),
             ("a 1,000,000-row result in the notebook", ["bench_result.py"]),
             ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows]),

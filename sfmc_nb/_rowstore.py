@@ -21,9 +21,33 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "IdColumn", "KeyColumn", "positions_array"]
+__all__ = ["CodeColumn", "IntColumn", "FloatColumn", "TextColumn", "IdColumn", "KeyColumn", "Repeated",
+           "positions_array"]
 
 MISSING_INT = np.iinfo(np.int64).min
+
+
+class Repeated(Sequence[Any]):
+    """``n`` times the same value: a new result's rows, filled by numpy instead of read one by one."""
+
+    def __init__(self, value: Any, n: int):
+        self.value, self.n = value, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, pos: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, pos: slice) -> Sequence[Any]: ...
+
+    def __getitem__(self, pos: int | slice) -> Any:
+        if isinstance(pos, slice):
+            return [self.value] * len(range(*pos.indices(self.n)))
+        if not -self.n <= pos < self.n:
+            raise IndexError(pos)
+        return self.value
 
 
 def positions_array(positions: Iterable[int] | None, n: int) -> np.ndarray:
@@ -99,7 +123,10 @@ class CodeColumn(_Column):
         self._code = {c: i for i, c in enumerate(self.categories)}
         self._code[None] = -1   # type: ignore[index]
         self._lookup = [*self.categories, None]   # code -1 reads the last: None
-        self.values = np.fromiter((self._code[v] for v in rows), dtype=np.int8, count=len(rows))
+        if isinstance(rows, Repeated):
+            self.values = np.full(len(rows), self._code[rows.value], dtype=np.int8)
+        else:
+            self.values = np.fromiter((self._code[v] for v in rows), dtype=np.int8, count=len(rows))
 
     def _get(self, pos: int) -> Any:
         return self._lookup[self.values[pos]]
@@ -114,6 +141,11 @@ class CodeColumn(_Column):
         lookup = self._lookup
         return [lookup[c] for c in self.values.tolist()]
 
+    def counts(self) -> dict[Any, int]:
+        """Rows by value (None included), counted on the codes."""
+        found = np.bincount(self.values.astype(np.intp) + 1, minlength=len(self._lookup)).tolist()
+        return {self._lookup[code - 1]: n for code, n in enumerate(found) if n}
+
     def where(self, wanted: Iterable[str]) -> np.ndarray:
         """Positions whose value is one of ``wanted``."""
         codes = [self._code[w] for w in wanted if w in self._code]
@@ -127,6 +159,9 @@ class IntColumn(_Column):
     """An integer or None per row (``int64``; None is a sentinel)."""
 
     def __init__(self, rows: Sequence[Any]):
+        if isinstance(rows, Repeated):
+            self.values = np.full(len(rows), MISSING_INT if rows.value is None else int(rows.value), dtype=np.int64)
+            return
         self.values = np.fromiter((MISSING_INT if v is None else int(v) for v in rows), dtype=np.int64,
                                   count=len(rows))
 
@@ -150,6 +185,9 @@ class FloatColumn(_Column):
     """A float or None per row (``float64``; None is NaN)."""
 
     def __init__(self, rows: Sequence[Any]):
+        if isinstance(rows, Repeated):
+            self.values = np.full(len(rows), np.nan if rows.value is None else float(rows.value), dtype=np.float64)
+            return
         self.values = np.fromiter((np.nan if v is None else float(v) for v in rows), dtype=np.float64,
                                   count=len(rows))
 
@@ -173,6 +211,9 @@ class TextColumn(_Column):
     def __init__(self, rows: Sequence[Any]):
         self.texts: list[Any] = []
         self._code: dict[Any, int] = {}
+        if isinstance(rows, Repeated):
+            self.values = np.full(len(rows), self.intern(rows.value), dtype=np.int32)
+            return
         self.values = np.fromiter((self.intern(v) for v in rows), dtype=np.int32, count=len(rows))
 
     def intern(self, value: Any) -> int:
@@ -183,6 +224,13 @@ class TextColumn(_Column):
             code = self._code[value] = len(self.texts)
             self.texts.append(value)
         return code
+
+    def codes(self, values: Any) -> Any:
+        """The code of one value, or an ``int32`` array of the codes of a sequence of values (a batch's rows)."""
+        if values is None or isinstance(values, str):
+            return self.intern(values)
+        intern = self.intern
+        return np.fromiter(map(intern, values), dtype=np.int32, count=len(values))
 
     def code_of(self, value: Any) -> int | None:
         """The code of ``value`` when some row has held it (None: no row has), for comparing whole columns."""
@@ -212,6 +260,8 @@ class IdColumn(_Column):
         self.values = np.zeros((len(rows), 16), dtype=np.uint8)   # row p's UUID (may be a memory-mapped file)
         self.kind = np.zeros(len(rows), dtype=np.int8)    # 0: None, 1: a UUID in values, 2: text in other
         self.other: dict[int, Any] = {}
+        if isinstance(rows, Repeated) and rows.value is None:
+            return
         for pos, value in enumerate(rows):
             if value is not None:
                 self._put(pos, value)
@@ -248,6 +298,22 @@ class IdColumn(_Column):
             self.kind[pos] = 1
             self._bytes[16 * pos:16 * pos + 16] = packed
 
+    def put_many(self, positions: np.ndarray, values: Sequence[Any]) -> None:
+        """Write the rows at ``positions`` at once: the lowercase UUIDs among ``values`` are parsed by numpy (not a
+        Python call per row); anything else goes row by row."""
+        if self.other:
+            for pos in positions[np.isin(positions, np.fromiter(self.other, dtype=np.intp))].tolist():
+                del self.other[pos]
+        packed, is_uuid = _uuid_bytes_many(values)
+        kind = np.where(is_uuid, 1, 0).astype(np.int8)
+        self.kind[positions] = kind
+        if is_uuid.any():
+            self._values[positions[is_uuid]] = packed[is_uuid]
+        if not is_uuid.all():
+            for i in np.flatnonzero(~is_uuid).tolist():
+                if values[i] is not None:
+                    self._put(int(positions[i]), values[i])
+
     def __len__(self) -> int:
         return len(self.kind)
 
@@ -281,6 +347,32 @@ def _uuid_bytes(value: Any) -> bytes | None:
         return bytes.fromhex(value[:8] + value[9:13] + value[14:18] + value[19:23] + value[24:])
     except ValueError:
         return None
+
+
+_NIBBLE = np.full(256, 255, dtype=np.uint8)   # the value of a lowercase hex digit; 255 for any other byte
+_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_UUID_HEX_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)], dtype=np.intp)
+
+
+def _uuid_bytes_many(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The 16 bytes of each lowercase canonical UUID among ``values`` and which ones are such UUIDs, parsed by
+    numpy at once; the same rule as :func:`_uuid_bytes`."""
+    n = len(values)
+    is_uuid = np.zeros(n, dtype=bool)
+    if not n:
+        return np.zeros((0, 16), dtype=np.uint8), is_uuid
+    fits = [isinstance(v, str) and len(v) == 36 for v in values]
+    texts = [v if ok else "-" * 36 for v, ok in zip(values, fits, strict=True)]
+    joined = "".join(texts)
+    if not joined.isascii():
+        texts = [t if t.isascii() else "-" * 36 for t in texts]
+        joined = "".join(texts)
+    chars = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, 36)
+    nibbles = _NIBBLE[chars[:, _UUID_HEX_AT]]
+    dashes = chars[:, [8, 13, 18, 23]] == ord("-")
+    is_uuid[:] = np.asarray(fits) & dashes.all(axis=1) & (nibbles != 255).all(axis=1)
+    packed = (nibbles[:, 0::2] << 4) | (nibbles[:, 1::2] & 15)
+    return packed.astype(np.uint8), is_uuid
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)

@@ -31,6 +31,7 @@ from ._rowstore import (
     IdColumn,
     IntColumn,
     KeyColumn,
+    Repeated,
     TextColumn,
     positions_array,
 )
@@ -136,7 +137,8 @@ class EntryResult:
         for name in ("status", "event_instance_id", "errorcode", "message", "request_id", "batch", "attempts",
                      "sent_at", "processing", "processing_message"):
             if not getattr(self, name):
-                setattr(self, name, ["skipped" if name == "status" else (0 if name == "attempts" else None)] * n)
+                value = "skipped" if name == "status" else (0 if name == "attempts" else None)
+                setattr(self, name, Repeated(value, n))
         # a few bytes a row (see _rowstore)
         self.status = CodeColumn(STATUSES, self.status)
         self.processing = CodeColumn(PROCESSING, self.processing)
@@ -145,9 +147,9 @@ class EntryResult:
         self.message, self.request_id, self.processing_message = (
             TextColumn(c) for c in (self.message, self.request_id, self.processing_message))
         self.event_instance_id = IdColumn(self.event_instance_id)
-        # counted once here, then kept up to date by set_row / set_processing: reading counts never recounts
-        self._counts = Counter(self.status)
-        self._processing_counts = Counter(self.processing)
+        # counted once here, then kept up to date by set_row(s) / set_processing: reading counts never recounts
+        self._counts = Counter(cast(CodeColumn, self.status).counts())
+        self._processing_counts = Counter(cast(CodeColumn, self.processing).counts())
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the rows and figures; the retry and processing handles (connection, threads) and the listeners
@@ -179,6 +181,54 @@ class EntryResult:
         followed = cast(CodeColumn, self.processing).values[pos] >= 0
         if followed or cast(TextColumn, self.processing_message).values[pos] >= 0:
             self.set_processing(pos, None)   # a new entry: not followed yet
+
+    def set_rows(self, positions: Sequence[int] | np.ndarray, status: str | Sequence[str], *,
+                 event_instance_ids: Sequence[Any] | None = None, errorcodes: Sequence[Any] | None = None,
+                 messages: str | Sequence[Any] | None = None, request_ids: str | Sequence[Any] | None = None,
+                 attempts: int | None = None) -> None:
+        """:meth:`set_row` for many rows at once (a batch's answer): array writes, not a Python call per row.
+
+        ``status``, ``messages`` and ``request_ids`` are one value for every row or one per row;
+        ``event_instance_ids`` and ``errorcodes`` one per row (None: none)."""
+        pos = np.asarray(positions, dtype=np.intp)
+        if not len(pos):
+            return
+        codes = cast(CodeColumn, self.status)
+        new = codes.code(status) if isinstance(status, str) else np.fromiter(
+            map(codes.code, status), dtype=np.int8, count=len(pos))
+        self._count_codes(codes.values[pos], -1)
+        codes.values[pos] = new
+        self._count_codes(codes.values[pos], 1)
+        ids = cast(IdColumn, self.event_instance_id)
+        if event_instance_ids is None:
+            if ids.other:
+                ids.put_many(pos, [None] * len(pos))
+            else:
+                ids.kind[pos] = 0
+        else:
+            ids.put_many(pos, event_instance_ids)
+        cast(IntColumn, self.errorcode).values[pos] = MISSING_INT if errorcodes is None else np.fromiter(
+            (MISSING_INT if c is None else c for c in errorcodes), dtype=np.int64, count=len(pos))
+        message_col, request_col = cast(TextColumn, self.message), cast(TextColumn, self.request_id)
+        message_col.values[pos] = message_col.codes(messages)
+        request_col.values[pos] = request_col.codes(request_ids)
+        if attempts is not None:
+            cast(IntColumn, self.attempts).values[pos] = attempts
+        followed = (cast(CodeColumn, self.processing).values[pos] >= 0) | (
+            cast(TextColumn, self.processing_message).values[pos] >= 0)
+        for p in pos[followed].tolist():
+            self.set_processing(p, None)   # a new entry: not followed yet
+
+    def _count_codes(self, codes: np.ndarray, sign: int) -> None:
+        """Add (``sign`` 1) or take away (-1) rows with these status codes from the kept counts."""
+        categories = cast(CodeColumn, self.status).categories
+        for code, n in enumerate(np.bincount(codes, minlength=len(categories)).tolist()):
+            if n:
+                self._counts[categories[code]] += sign * n
+
+    def set_batch(self, positions: Sequence[int] | np.ndarray, number: int) -> None:
+        """Rows ``positions`` go in batch ``number`` (one array write)."""
+        cast(IntColumn, self.batch).values[np.asarray(positions, dtype=np.intp)] = number
 
     def set_processing(self, pos: int, state: str | None, message: str | None = None) -> None:
         """What :meth:`wait` found of row ``pos`` (one of PROCESSING, or None: not followed)."""

@@ -183,3 +183,28 @@ def test_the_rows_retry_resends_are_the_refused_the_failed_and_the_unsent_ones()
     assert res.retryable() == 5                                  # and the unknown one, checked before resending
     res.set_row(6, "queued")
     assert res.resendable_positions() == [0, 2, 4] and res.retryable() == 4
+
+
+def test_a_batch_written_at_once_reads_as_the_same_rows_written_one_by_one():
+    import uuid
+    ids = [str(uuid.UUID(int=i * 7919 + 1)) for i in range(6)]
+    odd = ["E-1", None, ids[2].upper(), ids[3], "not-a-uuid-but-36-characters-long-xx", "é" * 36]
+    keys = list("abcdef")
+    one, many = EntryResult("E", pd.RangeIndex(6), keys), EntryResult("E", pd.RangeIndex(6), keys)
+    for res in (one, many):
+        res.set_row(4, "queued", event_instance_id="old-id", request_id="r0")
+        res.set_processing(4, "processed", "done")   # a new entry clears what a wait found
+    statuses = ["queued", "not_queued", "queued", "queued", "queued", "unknown"]
+    codes = [None, 30000, None, None, None, None]
+    messages = [None, "bad email", None, None, None, "in doubt"]
+    for rows in (ids, odd):
+        for p in range(6):
+            one.set_row(p, statuses[p], event_instance_id=rows[p], errorcode=codes[p], message=messages[p],
+                        request_id="r1", attempts=2)
+        many.set_rows(np.arange(6), statuses, event_instance_ids=rows, errorcodes=codes, messages=messages,
+                      request_ids="r1", attempts=2)
+        pd.testing.assert_frame_equal(many.to_frame(), one.to_frame())
+        assert many.counts == one.counts == recount(many)
+        assert many.processing_counts == one.processing_counts
+    many.set_rows([1, 5], "skipped", messages="not sent")
+    assert many.counts == recount(many) and many.event_instance_id[1] is None and many.message[5] == "not sent"

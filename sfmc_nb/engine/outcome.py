@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..results import BatchRecord
 
 __all__ = ["RowOutcome", "BatchOutcome", "batch_outcome"]
 
 
-@dataclass
-class RowOutcome:
+class RowOutcome(NamedTuple):
+    """One row's outcome (a tuple: a batch makes a hundred of them)."""
+
     pos: int
     status: str
     event_instance_id: str | None = None

@@ -92,10 +92,8 @@ def new_result(event_key: str, prepared: PreparedRows, notes: list[str], dry_run
     result = EntryResult(event_key, prepared.index, prepared.keys, dry_run=dry_run,
                          key_column=str(prepared.contact_key))
     result.warnings.extend(notes + prepared.warnings)
-    for pos, reason in prepared.skipped.items():
-        result.set_row(pos, "skipped", message=reason)
-    for pos in prepared.sendable_positions:
-        result.set_row(pos, "skipped", message=DRY_RUN if dry_run else NOT_SENT)
+    result.set_rows(list(prepared.skipped), "skipped", messages=list(prepared.skipped.values()))
+    result.set_rows(prepared.sendable_positions, "skipped", messages=DRY_RUN if dry_run else NOT_SENT)
     return result
 
 

@@ -22,8 +22,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import FrameType
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
+import numpy as np
+
+from .._rowstore import CodeColumn, FloatColumn
 from .._rules import PENDING, PROGRESS_STATUSES
 from ..auth import hide_tokens
 from ..batching import Batch, PreparedRows
@@ -31,7 +34,7 @@ from ..client import Connection
 from ..results import BatchRecord, EntryResult
 from .context import RunContext, RunOptions
 from .journal import Journal
-from .outcome import BatchOutcome
+from .outcome import BatchOutcome, RowOutcome
 from .progress import ProgressEvent, ProgressKind
 from .send import BatchSend, Doubt, in_doubt_message
 from .throttle import Throttle
@@ -89,7 +92,8 @@ class Runner:
         self._batches_total = 0
         self._rows_answered = 0
         self._started = time.monotonic()
-        self._waiting: set[int] = set()                   # rows this run has not answered yet: "pending"
+        self._waiting = np.zeros(len(result), dtype=bool)  # rows this run has not answered yet: "pending"
+        self._n_waiting = 0
         self._waiting_by_status: Counter[str] = Counter()  # the result's status of those rows meanwhile
         self._paused_counted = 0.0                        # throttle pauses already added to the result
         self._quiet = False                               # no progress events (settling after the run's end)
@@ -115,14 +119,20 @@ class Runner:
         counts = self.result.counts
         for status, n in self._waiting_by_status.items():
             counts[status] -= n
-        counts[PENDING] = len(self._waiting)
+        counts[PENDING] = self._n_waiting
         return {s: counts.get(s, 0) for s in PROGRESS_STATUSES}
 
-    def _answered(self, pos: int) -> None:
-        """Row ``pos`` is about to get its outcome: it is no longer pending."""
-        if pos in self._waiting:
-            self._waiting.discard(pos)
-            self._waiting_by_status[self.result.status[pos]] -= 1
+    def _answered(self, positions: np.ndarray) -> None:
+        """Rows at ``positions`` are about to get their outcome: they are no longer pending."""
+        answered = positions[self._waiting[positions]]
+        if not len(answered):
+            return
+        self._waiting[answered] = False
+        self._n_waiting -= len(answered)
+        status = cast(CodeColumn, self.result.status)
+        for code, n in enumerate(np.bincount(status.values[answered], minlength=len(status.categories)).tolist()):
+            if n:
+                self._waiting_by_status[status.categories[code]] -= n
 
     def drain_events(self) -> None:
         """Emit the events the workers queued (progress callbacks run on this thread only)."""
@@ -145,8 +155,13 @@ class Runner:
         size, res = self.options.batch_size, self.result
         parked = self._doubt_sends(in_doubt, time.time() if unsent_since is None else unsent_since)
         self._batches_total = (-(-len(positions) // size) if positions else 0) + len(parked)
-        self._waiting = {p for p in positions if p not in self.prepared.skipped}
-        self._waiting_by_status = Counter(res.status[p] for p in self._waiting)
+        self._waiting[:] = False
+        self._waiting[positions] = True
+        self._waiting[list(self.prepared.skipped)] = False
+        self._n_waiting = int(np.count_nonzero(self._waiting))
+        status = cast(CodeColumn, res.status)
+        self._waiting_by_status = Counter({status.categories[code]: n for code, n in enumerate(
+            np.bincount(status.values[self._waiting], minlength=len(status.categories)).tolist()) if n})
         self._started = time.monotonic()
         pending = _Pending(self.prepared.batches(size, positions=positions))
         res.concurrency = res.concurrency or self.options.concurrency
@@ -279,8 +294,7 @@ class Runner:
             number = first_number + batch.number
             record = BatchRecord(number, len(batch.members))
             self.result.batch_records.append(record)
-            for pos in batch.positions:
-                self.result.batch[pos] = number
+            self.result.set_batch(batch.positions, number)
             send = BatchSend(self.ctx, record, batch.positions, batch.members)
             in_flight[pool.submit(send.run)] = InFlight(send, keys)
             keys_out.update(keys)
@@ -346,8 +360,8 @@ class Runner:
             send.record.outcome = "unknown"
             send.record.message = "interrupted while in flight"
             message = in_doubt_message(sent + self.options.landing_horizon, "interrupted while in flight")
+            self._answered(np.asarray(send.positions, dtype=np.intp))
             for pos in send.positions:   # rows it settled but did not report yet included: retry() collects them
-                self._answered(pos)
                 if res.status[pos] not in ("queued", "not_queued"):
                     res.set_row(pos, "unknown", message=message, attempts=max(1, res.attempts[pos] or 0))
                     res.sent_at[pos] = sent
@@ -364,16 +378,16 @@ class Runner:
         res.reconciliations += outcome.reconciliations
         for raw in outcome.raw:
             res.add_raw(raw)
-        attempts = outcome.record.attempts
-        self._rows_answered += sum(1 for row in outcome.rows if row.status in ("queued", "not_queued"))
-        for row in outcome.rows:
-            self._answered(row.pos)
-            res.set_row(row.pos, row.status, event_instance_id=row.event_instance_id, errorcode=row.errorcode,
-                        message=row.message, request_id=row.request_id, attempts=attempts)
-            if row.sent_at is not None:      # a row in doubt: dated by the request that may still enter it
-                res.sent_at[row.pos] = row.sent_at
-            elif outcome.record.sent_at is not None and res.sent_at[row.pos] is None:
-                res.sent_at[row.pos] = outcome.record.sent_at
+        rows = outcome.rows
+        if rows:
+            positions = np.fromiter([row.pos for row in rows], dtype=np.intp, count=len(rows))
+            statuses = [row.status for row in rows]
+            self._rows_answered += sum(1 for s in statuses if s in ("queued", "not_queued"))
+            self._answered(positions)
+            res.set_rows(positions, statuses, event_instance_ids=[row.event_instance_id for row in rows],
+                         errorcodes=[row.errorcode for row in rows], messages=[row.message for row in rows],
+                         request_ids=[row.request_id for row in rows], attempts=outcome.record.attempts)
+            self._date_rows(positions, rows, outcome.record.sent_at)
         if outcome.parked_until is None:
             self._batches_done += 1
         if outcome.fatal is not None:
@@ -381,3 +395,14 @@ class Runner:
             self.ctx.stopped = True
             res.warnings.append(f"run stopped: {hide_tokens(str(outcome.fatal))}")
         self.emit(ProgressKind.BATCH)
+
+    def _date_rows(self, positions: np.ndarray, rows: list[RowOutcome], record_sent: float | None) -> None:
+        """A row in doubt is dated by the request that may still enter it; any other row, not dated yet, by its
+        batch's first request."""
+        sent_at = cast(FloatColumn, self.result.sent_at).values
+        doubt = [(row.pos, row.sent_at) for row in rows if row.sent_at is not None]
+        if record_sent is not None:
+            undated = positions[np.isnan(sent_at[positions])]
+            sent_at[undated] = record_sent
+        for pos, when in doubt:
+            sent_at[pos] = when

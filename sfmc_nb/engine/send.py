@@ -168,9 +168,10 @@ class BatchSend:
         if record.attempts > 1:
             out.retries += 1
         self.attempt_sent = time.time()
-        self.ctx.note({"kind": "sent", "run": self.ctx.run_id, "batch": record.number, "attempt": record.attempts,
-                       "positions": [self.positions[i] for i in self.remaining],
-                       "keys": [self.keys[i] for i in self.remaining], "time": self.attempt_sent}, durable=True)
+        if self.ctx.journal is not None:   # the record's lists are built only when there is a journal to write
+            self.ctx.note({"kind": "sent", "run": self.ctx.run_id, "batch": record.number,
+                           "attempt": record.attempts, "positions": [self.positions[i] for i in self.remaining],
+                           "keys": [self.keys[i] for i in self.remaining], "time": self.attempt_sent}, durable=True)
         record.sent_at = record.sent_at or self.attempt_sent
         return self.ctx.ident(record.number, record.attempts)
 
@@ -355,22 +356,28 @@ class BatchSend:
 
     def _read_answer(self, answer: BatchAnswer, ident: dict[str, Any]) -> list[int]:
         """Turn answer members into row outcomes and journal them; return the members it did not settle."""
-        rows, journal_rows, unmatched = [], [], []
+        rows, claimed, unmatched = [], [], []
+        positions, request_id = self.positions, answer.request_id
         for i, m in self._pairs(answer):
-            eid: str | None = (m or {}).get("eventInstanceId") or None
-            code = (m or {}).get("errorcode", (m or {}).get("errorCode"))
-            if m is None or (code is None and not eid):  # neither queued nor refused: its fate is unknown
+            if m is None:
                 unmatched.append(i)
                 continue
-            if code is None and eid:
-                row = RowOutcome(self.positions[i], "queued", eid, None, None, answer.request_id)
-                self.ctx.claim(eid)
+            eid: str | None = m.get("eventInstanceId") or None
+            code = m.get("errorcode", m.get("errorCode"))
+            if code is None:
+                if not eid:   # neither queued nor refused: its fate is unknown
+                    unmatched.append(i)
+                    continue
+                rows.append(RowOutcome(positions[i], "queued", eid, None, None, request_id))
+                claimed.append(eid)
             else:
-                msg = m.get("message") or "not queued"
-                row = RowOutcome(self.positions[i], "not_queued", eid, int_or_none(code), msg, answer.request_id)
-            rows.append(row)
-            journal_rows.append([row.pos, row.status, row.event_instance_id, row.request_id])
-        self.ctx.note({"kind": "answer", **ident, "http": answer.status_code, "requestId": answer.request_id,
-                       "rows": journal_rows})
+                rows.append(RowOutcome(positions[i], "not_queued", eid, int_or_none(code),
+                                       m.get("message") or "not queued", request_id))
+        if claimed:
+            with self.ctx.claimed_lock:   # one lock a batch, not one a row
+                self.ctx.claimed.update(claimed)
+        if self.ctx.journal is not None:
+            self.ctx.note({"kind": "answer", **ident, "http": answer.status_code, "requestId": request_id,
+                           "rows": [[r.pos, r.status, r.event_instance_id, r.request_id] for r in rows]})
         self.out.rows.extend(rows)
         return unmatched
