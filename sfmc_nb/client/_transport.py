@@ -235,7 +235,8 @@ class Transport:
         except (requests.exceptions.RequestException, ValueError) as exc:
             # incl. an answer cut off mid-body, and http.client refusing a header (its text quotes the value)
             failure = transport_failure(exc, what=f"{call.method} {call.path}", host=host_of(url),
-                                        method=call.method, path=call.path, read_timeout=timeout[1])
+                                        method=call.method, path=call.path, read_timeout=timeout[1],
+                                        changes_state=call.changes_state)
             self._count(failure.sent)
             return failure
         self._count(True)
