@@ -122,9 +122,9 @@ def test_csv_text_bytes_and_dicts_give_the_same_events(graph):
         assert events_frame(other, graph).drop(columns="raw").equals(base)
 
 
-def test_message_only_when_the_rows_carry_one_and_blanks_are_none(graph):
+def test_message_always_a_column_and_blanks_are_none(graph):
     rows = [{k: v for k, v in r.items() if k != "Message"} for r in history_rows()]
-    assert "message" not in events_frame(rows, graph).columns
+    assert events_frame(rows, graph)["message"].isna().all()
     events = events_frame(history_rows(), graph)
     failed = events[events["status"] == "Failed"]
     assert failed["message"].tolist() == ["Sync target unreachable"]

@@ -23,9 +23,18 @@ from ..errors import ValidationError
 from .definition import JourneyGraph
 from .follow import follow_trace
 from .freshness import history_freshness
-from .history import SYSTEM_TIME_OFFSET, TRIGGER_TYPES, contact_keys_in, events_frame, field_text, parse_time
+from .history import (
+    ENTRY_REFUSALS,
+    REFUSED_STATUSES,
+    SYSTEM_TIME_OFFSET,
+    TRIGGER_TYPES,
+    contact_keys_in,
+    events_frame,
+    field_text,
+    parse_time,
+)
 
-__all__ = ["JourneyTrace", "trace", "HISTORY_CONTACTS_PER_REQUEST", "HISTORY_DAYS", "STATES"]
+__all__ = ["JourneyTrace", "PathCheck", "trace", "HISTORY_CONTACTS_PER_REQUEST", "HISTORY_DAYS", "STATES"]
 
 HISTORY_CONTACTS_PER_REQUEST = 500
 """Contact keys sent in one history download (no limit is documented; the body stays small)."""
@@ -43,6 +52,7 @@ class Step(NamedTuple):
     label: str
     status: str | None
     kind: str | None = None  # the row's ActivityType
+    message: str | None = None  # why, when the row says (a refused entry's reason, a failed step's error)
 
 
 STATES = ("waiting", "ended", "may have ended", "moving", "no history")
@@ -59,6 +69,23 @@ def _keys(contact_keys: Any) -> list[str]:
         contact_keys = [contact_keys]
     keys = [str(k).strip() for k in contact_keys if k is not None and str(k).strip()]
     return list(dict.fromkeys(keys))
+
+
+class PathCheck(pd.DataFrame):
+    """What :meth:`JourneyTrace.expect` returns: a DataFrame that shows its paths whole (pandas cuts text at 50
+    characters, which hides where long paths differ)."""
+
+    @property
+    def _constructor(self) -> type[PathCheck]:
+        return PathCheck
+
+    def _repr_html_(self) -> str | None:
+        with pd.option_context("display.max_colwidth", None):
+            return super()._repr_html_()  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.max_columns", None, "display.width", 100_000):
+            return super().__repr__()
 
 
 class JourneyTrace:
@@ -88,7 +115,9 @@ class JourneyTrace:
         self.freshness: float | None = None
         """Seconds journey history trails the journey (``.../journeyhistory/freshness``; None: not known)."""
 
-    def _is_trigger(self, key: Any, kind: Any) -> bool:
+    def _is_trigger(self, key: Any, kind: Any, status: Any = None) -> bool:
+        if isinstance(status, str) and status.lower() in ENTRY_REFUSALS:
+            return True
         if key is not None and not pd.isna(key):
             return key == self.graph.trigger.key
         return isinstance(kind, str) and kind.lower() in TRIGGER_TYPES
@@ -97,18 +126,20 @@ class JourneyTrace:
         """Each contact's steps (repeats of one activity folded) and its newest row, trigger or not."""
         steps: dict[str, list[Step]] = {k: [] for k in self.contact_keys}
         entered: dict[str, Step] = {}
-        columns = ["contactKey", "activityKey", "activityName", "activityType", "status"]
-        for contact, key, name, kind, status in self.events[columns].itertuples(index=False, name=None):
+        columns = ["contactKey", "activityKey", "activityName", "activityType", "status", "message"]
+        events = self.events if "message" in self.events.columns else self.events.assign(message=None)
+        for contact, key, name, kind, status, message in events[columns].itertuples(index=False, name=None):
             if contact not in steps:
                 continue
             key, label = _name(key), _name(name)
-            if self._is_trigger(key, kind):
-                entered[contact] = Step(key, label or self.graph.trigger.name, _name(status), _name(kind))
+            if self._is_trigger(key, kind, status):
+                entered[contact] = Step(key, label or self.graph.trigger.name, _name(status), _name(kind),
+                                        _name(message))
                 continue
             if not label:
                 continue
             path = steps[contact]
-            step = Step(key, label, _name(status), _name(kind))
+            step = Step(key, label, _name(status), _name(kind), _name(message))
             if path and (path[-1].key, path[-1].label) == (key, label):
                 path[-1] = step
             else:
@@ -120,12 +151,15 @@ class JourneyTrace:
 
     @property
     def paths(self) -> pd.DataFrame:
-        """Indexed by ``contactKey``: ``path`` (activity names in time order), ``at`` and ``status``."""
+        """Indexed by ``contactKey``: where each contact is now (``at``, that step's ``status`` and ``message``,
+        e.g. why its entry was refused), then its ``path`` (activity names in time order; read it last, it is long)."""
         keys = list(self.contact_keys)
+        last = [self._last.get(k) for k in keys]
         frame = pd.DataFrame({
+            "at": pd.Series([s.label if s else None for s in last], dtype=object),
+            "status": pd.Series([s.status if s else None for s in last], dtype=object),
+            "message": pd.Series([s.message if s else None for s in last], dtype=object),
             "path": pd.Series([tuple(s.label for s in self._steps[k]) for k in keys], dtype=object),
-            "at": pd.Series([self._last[k].label if k in self._last else None for k in keys], dtype=object),
-            "status": pd.Series([self._last[k].status if k in self._last else None for k in keys], dtype=object),
         })
         frame.index = pd.Index(keys, name="contactKey", dtype=object)
         return frame
@@ -142,10 +176,10 @@ class JourneyTrace:
         if step is None:
             return "no history"
         status, kind = (step.status or "").lower(), (step.kind or "").lower()
-        if status in _LEFT or kind in _LEFT:
+        if status in _LEFT or kind in _LEFT or status in ENTRY_REFUSALS:
             return "ended"
         if step.key == self.graph.trigger.key or (step.key is None and kind in TRIGGER_TYPES):
-            return "ended" if status == "failed" else "moving"     # refused at entry, or about to move on
+            return "ended" if status in REFUSED_STATUSES else "moving"   # refused at entry, or about to move on
         activity = self.graph.activity(step.key) if step.key else None
         if activity is None:
             return "moving"
@@ -189,10 +223,12 @@ class JourneyTrace:
                 shown.append(activity.label if activity else item)
         return tuple(shown), tuple(s.label for s in steps)
 
-    def expect(self, expected: Mapping[Any, Iterable[Any]]) -> pd.DataFrame:
+    def expect(self, expected: Mapping[Any, Iterable[Any]]) -> PathCheck:
         """Compare paths: ``{contact_key: [activity names, keys or labels in order]}``.
 
-        Returns ``contactKey, expected, actual, passed``. A contact without history has the empty path.
+        Returns ``contactKey, passed, difference, expected, actual``: ``difference`` is, where the paths differ, the
+        whole path with each step that differs marked (``-expected``, ``+actual``) and where the contact is now;
+        empty where they agree. A contact without history has the empty path.
         """
         if not isinstance(expected, Mapping):
             raise ValidationError("expect() takes a mapping {contact_key: [activity names in order]}")
@@ -200,9 +236,13 @@ class JourneyTrace:
         for contact, names in expected.items():
             items = [names] if isinstance(names, str) else list(names or [])
             want, actual = self._compare(str(contact), [one_line(n) for n in items])
-            rows.append({"contactKey": str(contact), "expected": want, "actual": actual, "passed": want == actual})
-        frame = pd.DataFrame(rows, columns=["contactKey", "expected", "actual", "passed"])
-        return frame.astype({"contactKey": object, "expected": object, "actual": object, "passed": bool})
+            passed = want == actual
+            rows.append({"contactKey": str(contact), "passed": passed,
+                         "difference": "" if passed else self._diff_line(str(contact), want, actual),
+                         "expected": want, "actual": actual})
+        frame = PathCheck(rows, columns=["contactKey", "passed", "difference", "expected", "actual"])
+        return frame.astype({"contactKey": object, "passed": bool, "difference": object, "expected": object,
+                             "actual": object})
 
     def assert_paths(self, expected: Mapping[Any, Iterable[Any]]) -> pd.DataFrame:
         """Like :meth:`expect`, but raise ``AssertionError`` naming each contact off its path, with the diff."""
@@ -212,8 +252,8 @@ class JourneyTrace:
             return result
         lines = [f"{len(failed)} of {plural(len(result), 'contact')} did not take the expected path "
                  "(-expected, +actual):"]
-        for contact, want, actual in failed[["contactKey", "expected", "actual"]].itertuples(index=False):
-            lines.append(f"  {contact}: {self._diff_line(contact, want, actual)}")
+        for contact, difference in failed[["contactKey", "difference"]].itertuples(index=False):
+            lines.append(f"  {contact}: {difference}")
         raise AssertionError("\n".join(lines))
 
     def _diff_line(self, contact: str, want: tuple[str, ...], actual: tuple[str, ...]) -> str:
@@ -293,9 +333,10 @@ class JourneyTrace:
         lines.append("Paths:")
         paths = self.paths
         width = min(max([len(str(k)) for k in paths.index] + [4]), 40)
-        for contact, (path, at, status) in list(paths.iterrows())[:_SHOWN]:
+        for contact, (at, status, message, path) in list(paths.iterrows())[:_SHOWN]:
             text = ARROW.join(path) if path else ("(entered)" if at else "(no history)")
-            lines.append(f"  {str(contact).ljust(width)}  {text}" + (f"   [{status}]" if status else ""))
+            said = f"{status}: {message}" if status and message else status
+            lines.append(f"  {str(contact).ljust(width)}  {text}" + (f"   [{said}]" if said else ""))
         if len(paths) > _SHOWN:
             lines.append(f"  ... {len(paths) - _SHOWN:,} more")
         return "\n".join(lines)

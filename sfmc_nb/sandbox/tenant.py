@@ -27,6 +27,7 @@ from .tokens import Tokens
 __all__ = ["DOCS", "ApiError", "OAuthError", "Tenant", "Entry", "ExitRequest", "iso", "now_utc"]
 
 SINGLE_ENTRY = "SingleEntryAcrossAllVersions"
+REENTRY_REFUSED = "ContactPreviouslyInSameInteraction"   # the history status of an entry its entry mode refused
 INTERACTION_LIMIT = 10  # journeys one entry event may serve
 
 
@@ -230,21 +231,22 @@ class Tenant:
             message = (f"Contact '{ck}' already entered journey {names}; its entry mode {SINGLE_ENTRY} "
                        "does not allow re-entry.")
             if not accepted:
-                self._fail(entry, refused, message)
+                self._fail(entry, refused, message, REENTRY_REFUSED)
                 return
             for journey in refused:
-                self.journeys.refuse(ck, journey, entry.event_instance_id, entry.due, event.key, event.name, message)
+                self.journeys.refuse(ck, journey, entry.event_instance_id, entry.due, event.key, event.name, message,
+                                     REENTRY_REFUSED)
         entry.status, entry.journeys = "processed", accepted
         for journey in accepted:
             self._entered.add((ck, journey.key))
             self.journeys.start(ck, journey, entry.data, entry.event_instance_id, entry.due, event.name)
 
-    def _fail(self, entry: Entry, journeys: list[JourneyVersion], message: str) -> None:
+    def _fail(self, entry: Entry, journeys: list[JourneyVersion], message: str, status: str = "Failed") -> None:
         entry.status, entry.message, entry.journeys = "errored", message, journeys
         event = self.content.events[entry.event_key]
         for journey in journeys or [None]:
             self.journeys.refuse(entry.contact_key, journey, entry.event_instance_id, entry.due, event.key,
-                                 event.name, message)
+                                 event.name, message, status)
 
     def _complete_exit(self, request: ExitRequest) -> None:
         request.done = True
