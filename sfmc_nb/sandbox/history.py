@@ -154,9 +154,13 @@ def _moment(text: object, name: str) -> datetime | None:
 def select(rows: list[HistoryRow], query: Query, cutoff: datetime | None, seed: int) -> list[dict[str, str]]:
     """The rows visible at ``cutoff`` (None: all) that pass ``query``, in the seeded order, as column -> text."""
     kept = []
+    contacts = (query.lists or {}).get("ContactKey")
     for row in rows:
         if cutoff is not None and row.time > cutoff:
             continue
+        if (query.start and row.time < query.start) or (query.end and row.time > query.end) or (
+                contacts is not None and row.contact_key.lower() not in contacts):
+            continue      # decided without writing the row out: a large history is read fast
         shown = row.values(cutoff)
         if query.keeps(row, shown):
             kept.append((_shuffle_key(seed, row.seq), shown))

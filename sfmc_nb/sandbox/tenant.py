@@ -75,6 +75,8 @@ class Tenant:
         self._ids = random.Random(f"sfmc-sandbox-ids-{seed}")
         self._seq = 0
         self._entries: list[Entry] = []
+        self._by_field: dict[str, dict[str, list[Entry]]] = {"request_id": {}, "event_instance_id": {},
+                                                            "contact_key": {}}   # the status endpoint's lookups
         self._exits: dict[tuple[str, str, int], ExitRequest] = {}
         self._pending: list[tuple[float, int, Entry | ExitRequest | Wake]] = []  # a heap, soonest first
         self._entered: set[tuple[str, str]] = set()
@@ -177,6 +179,10 @@ class Tenant:
         entry = Entry(self._next_seq(), contact_key, event.key, self.new_id(), request_id, dict(data), created,
                       self.clock.now() + delay)
         self._entries.append(entry)
+        for field, index in self._by_field.items():
+            value = getattr(entry, field)
+            if value is not None:
+                index.setdefault(value, []).append(entry)
         self._schedule(entry.due, entry)
         return entry
 
@@ -268,6 +274,13 @@ class Tenant:
         with self.lock:
             self.settle()
             return list(self._entries)
+
+    def entries_with(self, field: str, value: str) -> list[Entry]:
+        """Entries whose ``request_id``, ``event_instance_id`` or ``contact_key`` is ``value`` (an index, so a
+        status query about one batch does not read every entry of a large run)."""
+        with self.lock:
+            self.settle()
+            return list(self._by_field[field].get(value, ()))
 
     def history_rows(self) -> list[HistoryRow]:
         with self.lock:
