@@ -293,6 +293,25 @@ def test_an_entry_refused_by_its_entry_mode_ends_with_its_reason_and_follow_stop
     assert refused["message"].str.contains("re-entry").all() and len(refused) == 1
 
 
+def test_a_large_trace_reads_the_history_by_time_window_and_finds_the_same(sb, conn, monkeypatch):
+    res = enter(sb, conn)
+    sb.advance(days=2)
+    by_key = res.trace()
+    monkeypatch.setattr(trace_module, "BY_WINDOW_AFTER", 0)            # as for more than 2,000 contacts
+    monkeypatch.setattr(trace_module, "HISTORY_CONTACTS_PER_WINDOW", 5)  # 12 contacts: 3 windows
+    start = len(sb.request_log)
+    by_window = res.trace()
+    downloads = [r for r in sb.request_log[start:] if r["path"] == HISTORY + "download"]
+    assert len(downloads) == 3
+    assert_same_as_the_sandbox(by_window, sb)
+    assert by_window.paths.equals(by_key.paths) and by_window.counts.equals(by_key.counts)
+    assert by_window.states.equals(by_key.states) and by_window.svg() == by_key.svg()
+    assert by_window.summary() == by_key.summary() and by_window.notes == by_key.notes
+    seen = lambda tr: sorted(tr.events[["contactKey", "time", "activityKey", "status"]].astype(str)  # noqa: E731
+                             .itertuples(index=False, name=None))
+    assert seen(by_window) == seen(by_key)
+
+
 def test_nothing_to_trace_without_queued_rows(sb, conn):
     res = sfmc_nb.enter_journey(contacts(["vip-flag"]).assign(Email="bad"), sb.event_key, data="all",
                                 connection=conn, validate=False)

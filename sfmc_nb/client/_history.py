@@ -8,11 +8,12 @@ A 200 answer that holds no history is not "no rows": a login page or an empty bo
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import requests
@@ -21,7 +22,7 @@ from .._rules import join_limited, one_line
 from ..errors import UnexpectedAnswerError, ValidationError
 from ._answers import text_excerpt
 
-__all__ = ["HistoryRows", "read_history_csv", "history_answer", "KEY_COLUMN", "ACTIVITY_COLUMNS"]
+__all__ = ["HistoryRows", "HistoryTable", "read_history_csv", "history_answer", "KEY_COLUMN", "ACTIVITY_COLUMNS"]
 
 KEY_COLUMN = "ContactKey"
 ACTIVITY_COLUMNS = ("ActivityId", "ActivityName", "ActivityType")
@@ -39,6 +40,41 @@ class HistoryRows(list[dict[str, Any]]):
         super().__init__(rows)
         self.columns: tuple[str, ...] = tuple(columns)
         self.notes: list[str] = list(notes)
+
+
+class HistoryTable(NamedTuple):
+    """A history download read as one DataFrame (text columns; the many-times-repeated ones as categories), for
+    downloads too large to hold as one dict per row, with the header's ``columns`` and ``notes``."""
+
+    frame: pd.DataFrame
+    columns: tuple[str, ...]
+    notes: list[str]
+
+
+_REPEATED = {"status", "definitionid", "definitionname", "activityid", "activityname", "activitytype", "message",
+             "result.messages", "eventname"}
+
+
+def read_history_table(data: bytes, charset: str | None = None) -> HistoryTable:
+    """CSV bytes as a :class:`HistoryTable`: read straight from the bytes by pandas (no text copy, no dict per row),
+    missing values as empty text, repeated columns stored once per distinct value."""
+    text, note = _decode(data, charset)
+    notes = [note] if note else []
+    del data
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return HistoryTable(pd.DataFrame(), (), notes)
+    header = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)])), [])
+    dtypes = {name: ("category" if name.strip().lower() in _REPEATED else object) for name in header}
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[],
+                            index_col=False)
+    except pd.errors.EmptyDataError:
+        return HistoryTable(pd.DataFrame(), (), notes)
+    except ValueError as exc:
+        raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return HistoryTable(frame, tuple(frame.columns), notes)
 
 
 def read_history_csv(data: str | bytes, charset: str | None = None) -> HistoryRows:
@@ -86,9 +122,10 @@ def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
             f"at byte {exc.start:,}): they are shown as \ufffd")
 
 
-def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRows:
-    """The rows of a history download; an answer that is not the CSV asked for is an
-    :class:`UnexpectedAnswerError` saying what came instead and what to do."""
+def history_answer(resp: requests.Response, method: str, path: str, *, table: bool = False
+                   ) -> HistoryRows | HistoryTable:
+    """The rows of a history download (``table=True``: a :class:`HistoryTable`); an answer that is not the CSV
+    asked for is an :class:`UnexpectedAnswerError` saying what came instead and what to do."""
     data = resp.content or b""
     content_type = resp.headers.get("Content-Type") or ""
     media = content_type.split(";")[0].strip().lower()
@@ -112,7 +149,8 @@ def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRo
         raise refuse(f"JSON, not the CSV asked for: {_json_message(data)}")
     match = _CHARSET.search(content_type)
     try:
-        rows = read_history_csv(data, match.group(1) if match else None)
+        read = read_history_table if table else read_history_csv
+        rows = read(data, match.group(1) if match else None)
     except ValidationError as exc:
         raise refuse(f"not CSV that can be read: {exc}") from None
     names = {c.lower() for c in rows.columns}

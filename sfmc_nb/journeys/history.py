@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from .definition import JourneyGraph
 
 __all__ = ["SYSTEM_TIME_OFFSET", "TRIGGER_TYPES", "ENTRY_REFUSALS", "REFUSED_STATUSES", "EVENT_COLUMNS", "parse_time",
-           "read_rows", "events_frame", "field_text", "message_text", "contact_keys_in"]
+           "read_rows", "events_frame", "events_from_table", "field_text", "message_text", "said_text",
+           "contact_keys_in"]
 
 SYSTEM_TIME_OFFSET = timedelta(hours=-6)
 """Marketing Cloud system time: US Central Standard Time all year (UTC-6); some stacks are reported at UTC-7."""
@@ -151,7 +152,13 @@ def message_text(row: Mapping[str, Any]) -> str | None:
             text = nested if nested and not nested.startswith("[") else None
             if text is None and isinstance(result.get("messages"), list):
                 text = "|".join(str(m) for m in result["messages"] if not is_missing(m)) or None
-    if text is None:
+    return said_text(text)
+
+
+def said_text(text: str | None) -> str | None:
+    """A ``Message`` or ``Result.Messages`` text in words: the ``Message:`` parts of
+    ``Type:...;Level:...;ErrorCode:...;Message:...`` items joined by ``|``; other text as it is."""
+    if text is None or not text.strip():
         return None
     parts = []
     for part in text.split("|"):
@@ -210,6 +217,62 @@ def events_frame(data: Any, graph: JourneyGraph | None = None, *, offset: Any = 
     frame.index.name = "row"
     frame = frame.sort_values(["time", "_rank"], kind="stable", na_position="last")
     return frame.drop(columns="_rank")
+
+
+def events_from_table(table: pd.DataFrame, graph: JourneyGraph | None = None, *, offset: Any = None,
+                      keep: Any = None) -> pd.DataFrame:
+    """The events of :func:`events_frame` from a download read as one DataFrame (text columns, any case of the
+    names), computed column by column: a large history without one dict per row. No ``raw`` column (the table is
+    the raw data). ``keep`` (a set of contact keys) drops the rows of other contacts first."""
+    names = {str(c).strip().lower(): c for c in table.columns}
+
+    def text(name: str) -> pd.Series:
+        if name not in names:
+            return pd.Series(None, index=table.index, dtype=object)
+        column = table[names[name]].astype(object)
+        column = column.where(column.notna(), "").map(lambda v: v.strip() if isinstance(v, str) else str(v))
+        return column.where(column != "", None)
+
+    contacts = text("contactkey")
+    if keep is not None:
+        wanted = contacts.isin(keep)
+        table, contacts = table[wanted], contacts[wanted]
+    ids, labels, kinds = text("activityid"), text("activityname"), text("activitytype")
+    found = {combo: _resolve(graph, *combo) for combo in set(zip(ids, labels, kinds, strict=True))}
+    combos = pd.Series(list(zip(ids, labels, kinds, strict=True)), index=table.index, dtype=object)
+    resolved = combos.map(found)
+    said = next((text(n) for n in MESSAGE_FIELDS if n in names), pd.Series(None, index=table.index, dtype=object))
+    frame = pd.DataFrame({
+        "contactKey": contacts, "time": _times(text("transactiontime"), _as_offset(
+            SYSTEM_TIME_OFFSET if offset is None else offset)),
+        "activityId": ids, "activityKey": resolved.map(lambda r: r[0]), "activityName": resolved.map(lambda r: r[1]),
+        "activityType": resolved.map(lambda r: r[2]), "status": text("status"),
+        "message": said.map({v: said_text(v) for v in said.dropna().unique()}),
+        "_rank": resolved.map(lambda r: r[3]).astype("int64")}, index=table.index)
+    frame = frame.astype({c: object for c in EVENT_COLUMNS if c != "time"})
+    frame.index = pd.RangeIndex(len(frame), name="row")
+    frame = frame.sort_values(["time", "_rank"], kind="stable", na_position="last")
+    return frame.drop(columns="_rank")
+
+
+def _times(texts: pd.Series, system: timezone) -> pd.Series:
+    """History dates as UTC timestamps, column-wise: ISO dates with a zone as written, without one in system time;
+    any other form (US style) one by one through :func:`parse_time`."""
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[us, UTC]")
+    present = texts.notna()
+    zoned = present & texts.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", case=False, regex=True, na=False)
+    plain = present & ~zoned
+    if zoned.any():
+        out[zoned] = pd.to_datetime(texts[zoned], format="ISO8601", utc=True, errors="coerce")
+    if plain.any():
+        local = pd.to_datetime(texts[plain], format="ISO8601", errors="coerce")
+        out[plain] = local.dt.tz_localize(system).dt.tz_convert("UTC")
+    old = out.notna() & (out.dt.year < _EARLIEST_YEAR)
+    out[old] = pd.NaT
+    missed = present & out.isna() & ~old
+    if missed.any():
+        out[missed] = [parse_time(t, system) for t in texts[missed]]
+    return out
 
 
 def contact_keys_in(frame: pd.DataFrame) -> list[str]:

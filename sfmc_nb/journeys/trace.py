@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, NamedTuple, Protocol
@@ -30,6 +31,7 @@ from .history import (
     TRIGGER_TYPES,
     contact_keys_in,
     events_frame,
+    events_from_table,
     field_text,
     parse_time,
 )
@@ -38,6 +40,10 @@ __all__ = ["JourneyTrace", "PathCheck", "trace", "HISTORY_CONTACTS_PER_REQUEST",
 
 HISTORY_CONTACTS_PER_REQUEST = 500
 """Contact keys sent in one history download (no limit is documented; the body stays small)."""
+HISTORY_CONTACTS_PER_WINDOW = 200_000
+"""Beyond ``BY_WINDOW_AFTER`` downloads' worth of contacts, the history is read by time window (the journey's rows
+of a window in one download): one window per this many contacts, from the run's start to now."""
+BY_WINDOW_AFTER = 4
 HISTORY_DAYS = 30
 """How long Marketing Cloud keeps journey history."""
 ARROW = " → "
@@ -108,7 +114,7 @@ class JourneyTrace:
         self.events: pd.DataFrame = events
         self.contact_keys: tuple[str, ...] = tuple(
             _keys(contact_keys) if contact_keys is not None else contact_keys_in(events))
-        self._steps, self._last = self._walk()
+        self._walked: tuple[dict[str, list[Step]], dict[str, Step]] | None = None
         self.notes: list[str] = []
         """What to know when reading this trace: history lag, contacts without history, bytes that were not text,
         a clipped ``since``, rows of other versions."""
@@ -121,6 +127,41 @@ class JourneyTrace:
         if key is not None and not pd.isna(key):
             return key == self.graph.trigger.key
         return isinstance(kind, str) and kind.lower() in TRIGGER_TYPES
+
+    @property
+    def _steps(self) -> dict[str, list[Step]]:
+        """Each contact's steps, built on first use (counts and the map do without them)."""
+        if self._walked is None:
+            self._walked = self._walk()
+        return self._walked[0]
+
+    @property
+    def _last(self) -> dict[str, Step]:
+        if self._walked is None:
+            self._walked = self._walk()
+        return self._walked[1]
+
+    def _step_rows(self) -> tuple[pd.DataFrame, pd.Series]:
+        """Column-wise, without a Python object per contact: the traced contacts' rows that are steps (not the
+        trigger, with a name) in time order with the key they count under, and which rows are trigger rows."""
+        events = self.events
+        if events.empty:
+            return pd.DataFrame(columns=["contactKey", "countKey"], dtype=object), pd.Series(dtype=object)
+        ours = events[events["contactKey"].isin(set(self.contact_keys))] if self.contact_keys else events.iloc[:0]
+        key, kind, status = ours["activityKey"], ours["activityType"], ours["status"]
+        has_key = key.map(lambda v: isinstance(v, str) and v != "").astype(bool)
+        lower = lambda c: c.map(lambda v: v.lower() if isinstance(v, str) else "").astype(object)  # noqa: E731
+        trigger = (lower(status).isin(ENTRY_REFUSALS)
+                   | (has_key & (key == self.graph.trigger.key))
+                   | (~has_key & lower(kind).isin(TRIGGER_TYPES)))
+        named = ours["activityName"].map(lambda v: isinstance(v, str) and v != "").astype(bool)
+        steps = ours.loc[(~trigger & named).astype(bool)]
+        count_key = steps["activityKey"].where(has_key[steps.index], "\0" + steps["activityName"].astype(str))
+        return steps.assign(countKey=count_key), ours.loc[trigger.astype(bool), "contactKey"]
+
+    def _entered(self) -> int:
+        steps, triggers = self._step_rows()
+        return len(set(steps["contactKey"]) | set(triggers))
 
     def _walk(self) -> tuple[dict[str, list[Step]], dict[str, Step]]:
         """Each contact's steps (repeats of one activity folded) and its newest row, trigger or not."""
@@ -190,12 +231,14 @@ class JourneyTrace:
             return "ended"
         return "may have ended" if ends else "moving"
 
-    def _reached(self) -> dict[str, set[str]]:
-        reached: dict[str, set[str]] = {}
-        for contact, path in self._steps.items():
-            for step in path:
-                reached.setdefault(step.key or "\0" + step.label, set()).add(contact)
-        return reached
+    def _reached(self) -> dict[str, int]:
+        """Contacts per activity key (``"\0" + name`` for an activity the definition does not hold), counted
+        column-wise: no Python object per contact."""
+        steps, _ = self._step_rows()
+        if steps.empty:
+            return {}
+        counted = steps.groupby("countKey", sort=False)["contactKey"].nunique()
+        return {str(k): int(v) for k, v in counted.items()}
 
     @property
     def counts(self) -> pd.Series:
@@ -203,7 +246,7 @@ class JourneyTrace:
         reached = self._reached()
         labels = {a.key: a.label for a in self.graph.activities}
         index = list(labels.values()) + [k[1:] for k in reached if k.startswith("\0")]
-        values = [len(reached.get(k, ())) for k in labels] + [len(v) for k, v in reached.items() if k.startswith("\0")]
+        values = [reached.get(k, 0) for k in labels] + [v for k, v in reached.items() if k.startswith("\0")]
         return pd.Series(values, index=pd.Index(index, name="activity", dtype=object), name="contacts",
                          dtype="int64")
 
@@ -275,29 +318,30 @@ class JourneyTrace:
     # -- the map ----------------------------------------------------------------------------------------
 
     def _highlight(self) -> tuple[set[str], set[tuple[str, str]]]:
-        nodes: set[str] = set()
-        edges: set[tuple[str, str]] = set()
+        """Activities and edges the traced contacts took, column-wise (each contact's known steps in time order,
+        repeats folded, from the trigger)."""
         trigger = self.graph.trigger.key
-        for contact in self.contact_keys:
-            keys = [s.key for s in self._steps[contact] if s.key]
-            if contact in self._last:
-                nodes.add(trigger)
-                keys = [trigger] + keys
-            nodes.update(keys)
-            edges.update(zip(keys, keys[1:], strict=False))
+        steps, triggers = self._step_rows()
+        known = steps.loc[steps["countKey"].map(lambda k: not k.startswith("\0")).astype(bool),
+                          ["contactKey", "countKey"]]
+        same = (known["contactKey"] == known["contactKey"].shift()) & (known["countKey"] == known["countKey"].shift())
+        known = known[~same]
+        before = known.groupby("contactKey", sort=False)["countKey"].shift().fillna(trigger)
+        nodes = set(known["countKey"]) | ({trigger} if len(triggers) or not known.empty else set())
+        edges = set(zip(before, known["countKey"], strict=True))
         return nodes, edges
 
     def svg(self) -> str:
         """The journey map with each box's count and the traced paths highlighted, as SVG text."""
         reached = self._reached()
-        counts = {a.key: len(reached.get(a.key, ())) for a in self.graph.activities}
-        counts[self.graph.trigger.key] = len(self._last)
+        counts = {a.key: reached.get(a.key, 0) for a in self.graph.activities}
+        counts[self.graph.trigger.key] = self._entered()
         nodes, edges = self._highlight()
         return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges)
 
     def summary(self) -> str:
         """``3 contacts traced in Welcome (v2, Published): 3 entered, 12 history rows``."""
-        return (f"{plural(len(self.contact_keys), 'contact')} traced in {self.graph.title}: {len(self._last):,} "
+        return (f"{plural(len(self.contact_keys), 'contact')} traced in {self.graph.title}: {self._entered():,} "
                 f"entered, {plural(len(self.events), 'history row')}")
 
     def _repr_html_(self) -> str:
@@ -414,22 +458,81 @@ def _definition_ids(graph: JourneyGraph) -> list[str] | None:
 
 
 def _notes(rows: list[dict], graph: JourneyGraph, lag: float | None, keys: Sequence[str] = ()) -> list[str]:
+    found = {field_text(r, "contactkey") for r in rows}
+    other = sum(1 for r in rows if (field_text(r, "definitionid") or graph.id).lower() != graph.id.lower())
+    return _said(found, other, graph, lag, keys)
+
+
+def _said(found: set[str | None], other: int, graph: JourneyGraph, lag: float | None,
+          keys: Sequence[str] = ()) -> list[str]:
     notes = []
     if lag:
         notes.append(f"journey history trails the journey by {_duration(lag)}: steps newer than that may be "
                      "missing, and a wait that just ended may still say Waiting")
-    found = {field_text(r, "contactkey") for r in rows}
     missing = [k for k in keys if k not in found]
     if missing:
         notes.append(f"no history row for {len(missing):,} of {plural(len(keys), 'traced contact')} "
                      f"({join_limited(missing, 5)}): history trails the journey, so a contact entered a moment ago "
                      "may not be in it yet (trace again in a minute, or follow=True); one that never entered this "
                      "journey has none")
-    other = sum(1 for r in rows if (field_text(r, "definitionid") or graph.id).lower() != graph.id.lower())
     if graph.id and other:
         notes.append(f"{plural(other, 'history row')} came from other versions of {graph.name or graph.key}: their "
                      "activities are matched by name, and those this version lacks are counted last")
     return notes
+
+
+def _windows(start: str | None, count: int) -> list[tuple[str, str | None]]:
+    """``count`` time windows, one after the other, from ``start`` (30 days ago when None) to now, as the
+    history filter's ``start``/``end`` in system time (each window ends where the next starts); the last one is
+    open-ended (rows written while reading)."""
+    now = pd.Timestamp.now(tz="UTC")
+    first = parse_time(start) if start else now - pd.Timedelta(days=HISTORY_DAYS)
+    first = first if isinstance(first, pd.Timestamp) and first < now else now - pd.Timedelta(seconds=1)
+    step = (now - first) / count
+    bounds = [_system_text(first + step * i) for i in range(count)] + [None]
+    return [(start if i == 0 and start else bounds[i], bounds[i + 1]) for i in range(count)]   # type: ignore[misc]
+
+
+def _without_repeats(events: pd.DataFrame, before: pd.DataFrame, boundary: Any) -> pd.DataFrame:
+    """``events`` without the rows dated ``boundary`` that the window before already gave."""
+    columns = ["contactKey", "time", "activityId", "activityName", "status"]
+    seen = set(before.loc[before["time"] == boundary, columns].astype(str).itertuples(index=False, name=None))
+    at = events["time"] == boundary
+    if not seen or not at.any():
+        return events
+    repeat = events.loc[at, columns].astype(str).apply(tuple, axis=1).isin(seen)
+    return events.drop(index=repeat[repeat].index)
+
+
+def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: str | None
+                  ) -> tuple[pd.DataFrame, set[str], int, list[str]]:
+    """The journey's history for many contacts, read by time window (the journey's rows of each window in one
+    download, kept column-wise, other contacts' rows dropped at once) instead of one download per 500 keys.
+    Returns the events, the contacts found, rows of other versions and what reading met."""
+    wanted, read, other = set(keys), [], 0
+    parts: list[pd.DataFrame] = []
+    ids = [i.lower() for i in _definition_ids(graph) or []]
+    for window_start, window_end in _windows(start, math.ceil(len(keys) / HISTORY_CONTACTS_PER_WINDOW)):
+        table = conn.journey_history_table(definition_ids=_definition_ids(graph), start=window_start,
+                                           end=window_end)
+        read.extend(table.notes)
+        frame = table.frame
+        names = {str(c).strip().lower(): c for c in frame.columns}
+        if ids and "definitionid" in names:     # should a server ignore the definitionIds filter
+            shown = frame[names["definitionid"]].astype(object).map(lambda v: str(v).strip().lower())
+            same_name = (frame[names["definitionname"]].astype(object) == graph.name) if (
+                graph.name and "definitionname" in names) else False
+            mine = shown.isin(ids) | (shown == "") | same_name
+            frame = frame[mine.astype(bool)]
+            other += int(((shown != "") & (shown != graph.id.lower()) & mine).sum())
+        events = events_from_table(frame, graph, keep=wanted)
+        if parts:     # both ends of a window are inclusive: a row dated at the boundary may come twice
+            events = _without_repeats(events, parts[-1], parse_time(window_start))
+        parts.append(events)
+        del table, frame
+    events = pd.concat(parts, ignore_index=True) if parts else events_from_table(pd.DataFrame(), graph)
+    events.index.name = "row"
+    return events, set(events["contactKey"]), max(other, 0), read
 
 
 def _duration(seconds: float) -> str:
@@ -469,7 +572,16 @@ def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: Histor
     graph = _definition(journey, conn)
     lag = history_freshness(conn)
 
+    def fetch_windows() -> JourneyTrace:
+        events, found_keys, other, read = _read_windows(conn, graph, keys, start)
+        found = JourneyTrace(graph, events, keys)
+        found.freshness = lag
+        found.notes = clipped + list(dict.fromkeys(read)) + _said(set(found_keys), other, graph, lag, keys)
+        return found
+
     def fetch() -> JourneyTrace:
+        if len(keys) > HISTORY_CONTACTS_PER_REQUEST * BY_WINDOW_AFTER and hasattr(conn, "journey_history_table"):
+            return fetch_windows()
         rows: list[dict] = []
         read: list[str] = []      # what reading the downloads met (bytes that are not text)
         for at in range(0, len(keys), HISTORY_CONTACTS_PER_REQUEST):

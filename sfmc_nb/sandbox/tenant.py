@@ -179,8 +179,8 @@ class Tenant:
         entry = Entry(self._next_seq(), contact_key, event.key, self.new_id(), request_id, dict(data), created,
                       self.clock.now() + delay)
         self._entries.append(entry)
-        for field, index in self._by_field.items():
-            value = getattr(entry, field)
+        for name, index in self._by_field.items():
+            value = getattr(entry, name)
             if value is not None:
                 index.setdefault(value, []).append(entry)
         self._schedule(entry.due, entry)
