@@ -22,7 +22,8 @@ from .._rules import join_limited, one_line
 from ..errors import UnexpectedAnswerError, ValidationError
 from ._answers import text_excerpt
 
-__all__ = ["HistoryRows", "HistoryTable", "read_history_csv", "history_answer", "KEY_COLUMN", "ACTIVITY_COLUMNS"]
+__all__ = ["HistoryRows", "HistoryTable", "read_history_csv", "read_history_table", "history_answer", "KEY_COLUMN",
+           "ACTIVITY_COLUMNS"]
 
 KEY_COLUMN = "ContactKey"
 ACTIVITY_COLUMNS = ("ActivityId", "ActivityName", "ActivityType")

@@ -227,28 +227,40 @@ def events_from_table(table: pd.DataFrame, graph: JourneyGraph | None = None, *,
     names = {str(c).strip().lower(): c for c in table.columns}
 
     def text(name: str) -> pd.Series:
+        """A column as stripped text, blanks as None (a repeated column: each distinct value stripped once)."""
         if name not in names:
             return pd.Series(None, index=table.index, dtype=object)
-        column = table[names[name]].astype(object)
+        column = table[names[name]]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            cleaned = {v: (str(v).strip() or None) for v in column.cat.categories}
+            return pd.Series(column.cat.categories.map(cleaned).to_numpy(dtype=object)[column.cat.codes.to_numpy()],
+                             index=column.index, dtype=object).where(column.cat.codes.to_numpy() >= 0, None)
+        column = column.astype(object)
         column = column.where(column.notna(), "").map(lambda v: v.strip() if isinstance(v, str) else str(v))
         return column.where(column != "", None)
 
     contacts = text("contactkey")
     if keep is not None:
-        wanted = contacts.isin(keep)
+        wanted = contacts.isin(keep).to_numpy()
         table, contacts = table[wanted], contacts[wanted]
     ids, labels, kinds = text("activityid"), text("activityname"), text("activitytype")
-    found = {combo: _resolve(graph, *combo) for combo in set(zip(ids, labels, kinds, strict=True))}
-    combos = pd.Series(list(zip(ids, labels, kinds, strict=True)), index=table.index, dtype=object)
-    resolved = combos.map(found)
+    trio = pd.DataFrame({"id": ids, "name": labels, "type": kinds})
+    codes = trio.groupby(["id", "name", "type"], dropna=False, sort=False).ngroup().to_numpy()
+    firsts = pd.Series(range(len(trio))).groupby(codes).first() if len(trio) else pd.Series(dtype="int64")
+    combos = [tuple(None if pd.isna(v) else v for v in trio.iloc[int(i)]) for i in firsts]
+    found = [_resolve(graph, *combo) for combo in combos]
+
+    def part(n: int) -> Any:
+        return pd.Series([f[n] for f in found], dtype=object).to_numpy()[codes] if found else []
+
     said = next((text(n) for n in MESSAGE_FIELDS if n in names), pd.Series(None, index=table.index, dtype=object))
     frame = pd.DataFrame({
         "contactKey": contacts, "time": _times(text("transactiontime"), _as_offset(
             SYSTEM_TIME_OFFSET if offset is None else offset)),
-        "activityId": ids, "activityKey": resolved.map(lambda r: r[0]), "activityName": resolved.map(lambda r: r[1]),
-        "activityType": resolved.map(lambda r: r[2]), "status": text("status"),
-        "message": said.map({v: said_text(v) for v in said.dropna().unique()}),
-        "_rank": resolved.map(lambda r: r[3]).astype("int64")}, index=table.index)
+        "activityId": ids, "activityKey": part(0), "activityName": part(1), "activityType": part(2),
+        "status": text("status"), "message": said.map({v: said_text(v) for v in said.dropna().unique()}),
+        "_rank": pd.Series(part(3), index=table.index, dtype="int64") if found else pd.Series(dtype="int64")},
+        index=table.index)
     frame = frame.astype({c: object for c in EVENT_COLUMNS if c != "time"})
     frame.index = pd.RangeIndex(len(frame), name="row")
     frame = frame.sort_values(["time", "_rank"], kind="stable", na_position="last")
