@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -81,7 +82,11 @@ def run(rows: int) -> None:
         conn.close()
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:      # busy writing a large answer: stop it
+            proc.kill()
+            proc.wait(30)
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ MEMBERSHIP_PATH = "/interaction/v1/interactions/contactMembership"
 EXIT_PATH = "/interaction/v1/interactions/contactexit"
 EXIT_STATUS_PATH = "/interaction/v1/interactions/contactexit/status"
 HISTORY_PATH = "/interaction/v1/interactions/journeyhistory/download"
+LARGE_DOWNLOAD_TIMEOUT = 300.0
+"""Seconds a history download by time window may take to answer (files up to 1 GB are documented)."""
 
 
 class ContactEndpoints(Transport):
@@ -72,19 +74,22 @@ class ContactEndpoints(Transport):
                               definition_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
                               start: str | None = None, end: str | None = None) -> HistoryTable:
         """The same download read as one DataFrame (:class:`HistoryTable`): for a large run's history, which one
-        dict per row would make slow and big."""
-        resp = self._history_download(contact_keys, definition_ids, statuses, start, end)
+        dict per row would make slow and big. The service writes a large file before it answers: the answer is
+        awaited up to :data:`LARGE_DOWNLOAD_TIMEOUT` seconds."""
+        resp = self._history_download(contact_keys, definition_ids, statuses, start, end, LARGE_DOWNLOAD_TIMEOUT)
         table = history_answer(resp, "POST", HISTORY_PATH, table=True)
         assert isinstance(table, HistoryTable)
         return table
 
     def _history_download(self, contact_keys: Sequence[str] | None, definition_ids: Sequence[str] | None,
-                          statuses: Sequence[str] | None, start: str | None, end: str | None) -> Any:
+                          statuses: Sequence[str] | None, start: str | None, end: str | None,
+                          read_timeout: float | None = None) -> Any:
         body = {"start": start, "end": end, "contactKeys": list(contact_keys or []) or None,
                 "definitionIds": list(definition_ids or []) or None, "statuses": list(statuses or []) or None}
         body = {k: v for k, v in body.items() if v is not None}
         resp, _ = self.request("POST", HISTORY_PATH, json_body=body, params={"columns": HISTORY_COLUMNS},
-                               headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
+                               headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"},
+                               read_timeout=read_timeout)
         return resp
 
 
