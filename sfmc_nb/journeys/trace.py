@@ -2,7 +2,9 @@
 
 ``trace(journey, keys)`` costs one request for the definition, one for the history's freshness (once per
 connection every few minutes) and one journey history download per ``HISTORY_CONTACTS_PER_REQUEST`` contacts
-(three requests for 100 contacts); ``follow=True`` repeats only the downloads. Everything after that is
+(three requests for 100 contacts), or beyond ``BY_WINDOW_AFTER`` downloads' worth of contacts one download of the
+journey's rows per time window (``HISTORY_CONTACTS_PER_WINDOW`` contacts a window), read column-wise; ``follow=True``
+repeats only the downloads. Everything after that is
 :class:`JourneyTrace`, pure and built from a :class:`JourneyGraph` and history rows, so it can be tested
 and used on rows saved earlier.
 """
@@ -562,7 +564,9 @@ def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: Histor
     JupyterLab the map is redrawn as they move. A download that is not the history CSV (an HTML page, an empty
     body) raises :class:`~sfmc_nb.errors.UnexpectedAnswerError`, never a trace of nobody. Costs: the definition
     (unless given with its activities), the freshness probe, then one history download per 500 contacts each
-    time the history is read.
+    time the history is read; beyond 2,000 contacts one download of the journey's rows per time window from
+    ``since`` to now (a window per 200,000 contacts), kept column-wise: ``events`` has no ``raw`` column then, and
+    per-contact paths are built only when ``paths``, ``states`` or ``expect`` ask.
     """
     conn = _connection(connection)
     keys = _keys(contact_keys)
