@@ -394,3 +394,17 @@ def test_a_search_items_nested_result_messages_is_the_events_message(graph):
     events = events_frame(items, graph).set_index("contactKey")
     assert events.loc["c-1", "message"] == "Not eligible"
     assert events.loc["c-2", "message"] == "No data | Try later"
+
+
+def test_a_large_trace_shows_the_first_paths_and_says_how_many_more(graph):
+    rows = [{**r, "ContactKey": f"{n}-{r['ContactKey']}"} for n in range(10) for r in history_rows()]
+    tr = JourneyTrace(graph, rows)
+    assert len(tr.contact_keys) > 50
+    text, page = repr(tr), tr._repr_html_()
+    assert f"... {len(tr.contact_keys) - 50:,} more" in text
+    assert f"the first 50 of {len(tr.contact_keys):,} contacts" in page
+    paths = tr.paths
+    for contact in tr.contact_keys[:50]:               # the lines shown are those of the whole table
+        path = paths.loc[contact, "path"]
+        if path:
+            assert f"{contact}  " in text and trace_module.ARROW.join(path) in text

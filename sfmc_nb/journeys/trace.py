@@ -346,8 +346,19 @@ class JourneyTrace:
         return (f"{plural(len(self.contact_keys), 'contact')} traced in {self.graph.title}: {self._entered():,} "
                 f"entered, {plural(len(self.events), 'history row')}")
 
+    def _first_paths(self) -> tuple[pd.DataFrame, str]:
+        """The paths of the first contacts shown in a repr, built for them alone when the trace is large (the
+        whole table waits for ``tr.paths``), and a note saying how many are left out."""
+        if self._walked is not None or len(self.contact_keys) <= _SHOWN:
+            return self.paths, ""
+        first = list(self.contact_keys[:_SHOWN])
+        some = JourneyTrace(self.graph, self.events[self.events["contactKey"].isin(set(first))], first)
+        return some.paths, (f"the first {_SHOWN} of {len(self.contact_keys):,} contacts; "
+                            "tr.paths has every contact's path")
+
     def _repr_html_(self) -> str:
-        shown = self.paths.assign(path=lambda f: f["path"].map(ARROW.join))
+        paths, more = self._first_paths()
+        shown = paths.assign(path=lambda f: f["path"].map(ARROW.join))
         lag = "" if self.notes else " History can lag a few minutes behind the journey."
         note = "Each box shows how many traced contacts reached it; their paths are drawn in orange." + lag
         notes = "".join(f'<div class="sfmc-note sfmc-trace-note">⚠ {html.escape(n)}</div>' for n in self.notes)
@@ -356,18 +367,19 @@ class JourneyTrace:
                 f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
                 f'<div class="sfmc-note">{html.escape(note)}</div>'
                 + _WHOLE_PATHS + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False,
-                                            max_colwidth=_PATH_CHARS, empty="no contacts")
-                + "</div>")
+                                            max_colwidth=_PATH_CHARS, empty="no contacts", footer=not more)
+                + (f'<div class="sfmc-note">{html.escape(more)}</div>' if more else "") + "</div>")
 
     def _repr_markdown_(self) -> str:
         """The trace as a report for terminals and Markdown exports: counts per activity, then the paths."""
         counts = self.counts.rename_axis("activity").reset_index(name="contacts")
-        paths = self.paths.assign(path=lambda f: f["path"].map(ARROW.join)).reset_index()
+        first, more = self._first_paths()
+        paths = first.assign(path=lambda f: f["path"].map(ARROW.join)).reset_index()
         return "\n\n".join([f"**JourneyTrace: {self.summary()}**", *(f"note: {n}" for n in self.notes),
                              "Contacts per activity:",
                              frame_markdown(counts, max_rows=100, index=False), "Paths:",
                              frame_markdown(paths, max_rows=_SHOWN, index=False, max_colwidth=400,
-                                            empty="no contacts")])
+                                            empty="no contacts"), *([more] if more else [])])
 
     def __repr__(self) -> str:
         lines = [f"JourneyTrace: {self.summary()}"] + [f"note: {n}" for n in self.notes] + ["Contacts per activity:"]
@@ -377,14 +389,14 @@ class JourneyTrace:
         width = min(max([len(str(i)) for i in counts.index] + [8]), 40)
         lines.extend(f"  {str(name).ljust(width)}  {n:,}" for name, n in counts.items())
         lines.append("Paths:")
-        paths = self.paths
+        paths, _ = self._first_paths()
         width = min(max([len(str(k)) for k in paths.index] + [4]), 40)
         for contact, (at, status, message, path) in list(paths.iterrows())[:_SHOWN]:
             text = ARROW.join(path) if path else ("(entered)" if at else "(no history)")
             said = f"{status}: {message}" if status and message else status
             lines.append(f"  {str(contact).ljust(width)}  {text}" + (f"   [{said}]" if said else ""))
-        if len(paths) > _SHOWN:
-            lines.append(f"  ... {len(paths) - _SHOWN:,} more")
+        if len(self.contact_keys) > _SHOWN:
+            lines.append(f"  ... {len(self.contact_keys) - _SHOWN:,} more")
         return "\n".join(lines)
 
 
