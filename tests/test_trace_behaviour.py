@@ -302,7 +302,7 @@ def test_a_large_trace_reads_the_history_by_time_window_and_finds_the_same(sb, c
     start = len(sb.request_log)
     by_window = res.trace()
     downloads = [r for r in sb.request_log[start:] if r["path"] == HISTORY + "download"]
-    assert len(downloads) == 3
+    assert len(downloads) in (3, 4)     # 3 windows to now; or to the last entry (and a second later), then one more
     assert_same_as_the_sandbox(by_window, sb)
     assert by_window.paths.equals(by_key.paths) and by_window.counts.equals(by_key.counts)
     assert by_window.states.equals(by_key.states) and by_window.svg() == by_key.svg()

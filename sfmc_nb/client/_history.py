@@ -29,6 +29,7 @@ KEY_COLUMN = "ContactKey"
 ACTIVITY_COLUMNS = ("ActivityId", "ActivityName", "ActivityType")
 """A history answer needs the contact's key and at least one of these (what the contact reached) to be traced."""
 _EXCERPT = 200              # characters of an unexpected answer kept in the error
+_PEEK = 4096               # bytes of an answer looked at to tell what it is
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 
 
@@ -59,19 +60,32 @@ _REPEATED = {"status", "definitionid", "definitionname", "activityid", "activity
 def read_history_table(data: bytes, charset: str | None = None) -> HistoryTable:
     """CSV bytes as a :class:`HistoryTable`: read straight from the bytes by pandas (no text copy, no dict per row),
     missing values as empty text, repeated columns stored once per distinct value."""
-    text, note = _decode(data, charset)
-    notes = [note] if note else []
-    del data
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        return HistoryTable(pd.DataFrame(), (), notes)
-    header = next(csv.reader(io.StringIO(text[:text.find("\n") + 1 or len(text)])), [])
+    encoding = "utf-8"
+    if charset:
+        try:
+            encoding = codecs.lookup(charset).name
+        except LookupError:
+            pass
+    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    if not data[:_PEEK].strip() and not data.strip():
+        return HistoryTable(pd.DataFrame(), (), [])
+    line = data[:data.find(b"\n") + 1 or len(data)].decode(encoding, errors="replace").lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(line)), [])
     dtypes = {name: ("category" if name.strip().lower() in _REPEATED else object) for name in header}
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[],
+    try:      # straight from the bytes: no text copy of a large answer
+        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, dtype=dtypes, keep_default_na=False, na_values=[],
                             index_col=False)
+        notes: list[str] = []
+    except UnicodeDecodeError:     # bytes that are not text: read them replaced, with a note
+        text, note = _decode(data, charset)
+        notes = [note] if note else []
+        try:
+            frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype=dtypes, keep_default_na=False,
+                                na_values=[], index_col=False)
+        except (pd.errors.EmptyDataError, ValueError) as exc:
+            raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
     except pd.errors.EmptyDataError:
-        return HistoryTable(pd.DataFrame(), (), notes)
+        return HistoryTable(pd.DataFrame(), (), [])
     except ValueError as exc:
         raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
@@ -130,14 +144,14 @@ def history_answer(resp: requests.Response, method: str, path: str, *, table: bo
     data = resp.content or b""
     content_type = resp.headers.get("Content-Type") or ""
     media = content_type.split(";")[0].strip().lower()
-    first = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    first = data[:_PEEK].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]    # a prefix: a large answer is not copied
     excerpt = text_excerpt(_printable(data[:_EXCERPT * 20].decode("utf-8", errors="replace")), _EXCERPT)
 
     def refuse(what: str) -> UnexpectedAnswerError:
         return UnexpectedAnswerError(status=resp.status_code, method=method, path=path, body=excerpt,
                                      message=f"the journey history answer is {what}")
 
-    if not data.strip():
+    if not data[:_PEEK].strip() and not data.strip():
         raise refuse("empty, not the CSV asked for (a download without rows still has its header line): ask "
                      "again; if it stays empty, the tenant's journey history service is not answering")
     if data[:2] == b"\x1f\x8b":

@@ -322,8 +322,11 @@ class Processing:
                 self._journeys[result.event_key] = journey
         if since is None:
             since = self._run_start(result, positions)
+        sent = [t for t in (result.sent_at[p] for p in positions) if t is not None]
+        until = datetime.fromtimestamp(max(sent) + (self.conn.server_clock_offset or 0.0) + 1.0, tz=timezone.utc) \
+            if sent else None
         return trace_journey(journey, keys, connection=self.conn, since=since, follow=follow, timeout=timeout,
-                             poll=poll)
+                             poll=poll, until=until)
 
     def _run_start(self, result: EntryResult, positions: Sequence[int]) -> datetime | None:
         """Just before the run's first request (so an earlier run's steps are left out): a moment ago on the

@@ -495,14 +495,17 @@ def _said(found: set[str | None], other: int, graph: JourneyGraph, lag: float | 
     return notes
 
 
-def _windows(start: str | None, count: int) -> list[tuple[str, str | None]]:
-    """``count`` time windows, one after the other, from ``start`` (30 days ago when None) to now, as the
-    history filter's ``start``/``end`` in system time (each window ends where the next starts); the last one is
-    open-ended (rows written while reading)."""
+def _windows(start: str | None, count: int, until: Any = None) -> list[tuple[str, str | None]]:
+    """``count`` time windows, one after the other, from ``start`` (30 days ago when None) to ``until`` (when the
+    last contact entered: most rows are written by then) or now, as the history filter's ``start``/``end`` in
+    system time (each window ends where the next starts); the last one is open-ended (rows written since)."""
     now = pd.Timestamp.now(tz="UTC")
     first = parse_time(start) if start else now - pd.Timedelta(days=HISTORY_DAYS)
     first = first if isinstance(first, pd.Timestamp) and first < now else now - pd.Timedelta(seconds=1)
-    step = (now - first) / count
+    last = parse_time(until) if until is not None else pd.NaT
+    last = last if isinstance(last, pd.Timestamp) and first < last < now else now
+    count += last < now     # and one from then on
+    step = (last - first) / (count - (last < now))
     bounds = [_system_text(first + step * i) for i in range(count)] + [None]
     return [(start if i == 0 and start else bounds[i], bounds[i + 1]) for i in range(count)]   # type: ignore[misc]
 
@@ -518,7 +521,7 @@ def _without_repeats(events: pd.DataFrame, before: pd.DataFrame, boundary: Any) 
     return events.drop(index=repeat[repeat].index)
 
 
-def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: str | None
+def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: str | None, until: Any = None
                   ) -> tuple[pd.DataFrame, set[str], int, list[str]]:
     """The journey's history for many contacts, read by time window (the journey's rows of each window in one
     download, kept column-wise, other contacts' rows dropped at once) instead of one download per 500 keys.
@@ -526,7 +529,7 @@ def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: st
     wanted, read, other = set(keys), [], 0
     parts: list[pd.DataFrame] = []
     ids = [i.lower() for i in _definition_ids(graph) or []]
-    for window_start, window_end in _windows(start, math.ceil(len(keys) / HISTORY_CONTACTS_PER_WINDOW)):
+    for window_start, window_end in _windows(start, math.ceil(len(keys) / HISTORY_CONTACTS_PER_WINDOW), until):
         table = conn.journey_history_table(definition_ids=_definition_ids(graph), start=window_start,
                                            end=window_end)
         read.extend(table.notes)
@@ -566,19 +569,21 @@ def _connection(connection: HistorySource | None) -> HistorySource:
 
 
 def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: HistorySource | None = None,
-          since: Any = None, follow: bool = False, timeout: float = 60.0, poll: float = 1.0) -> JourneyTrace:
+          since: Any = None, follow: bool = False, timeout: float = 60.0, poll: float = 1.0,
+          until: Any = None) -> JourneyTrace:
     """Trace ``contact_keys`` through ``journey`` (id, key, ``Journey`` or definition) from its history.
 
-    ``since`` (ISO text in system time, datetime or timedelta) bounds the history read; history is kept 30
-    days, so an older ``since`` is clipped (with a note). The history's lag (``.../freshness``) is asked once
-    per connection and said in ``notes``. ``follow=True`` reads the history again (every ``poll`` seconds,
-    backing off) until every contact has reached a wait or the end of a path, or ``timeout`` seconds; in
-    JupyterLab the map is redrawn as they move. A download that is not the history CSV (an HTML page, an empty
-    body) raises :class:`~sfmc_nb.errors.UnexpectedAnswerError`, never a trace of nobody. Costs: the definition
-    (unless given with its activities), the freshness probe, then one history download per 500 contacts each
-    time the history is read; beyond 2,000 contacts one download of the journey's rows per time window from
-    ``since`` to now (a window per 200,000 contacts), kept column-wise: ``events`` has no ``raw`` column then, and
-    per-contact paths are built only when ``paths``, ``states`` or ``expect`` ask.
+    ``since`` (ISO text in system time, datetime or timedelta) bounds the history read; history is kept 30 days, so
+    an older ``since`` is clipped (with a note). ``until`` (a datetime: when the last of the contacts entered;
+    ``res.trace()`` gives it) only tells a large trace how to cut its time windows. The history's lag
+    (``.../freshness``) is asked once per connection and said in ``notes``. ``follow=True`` reads the history again
+    (every ``poll`` seconds, backing off) until every contact has reached a wait or the end of a path, or
+    ``timeout`` seconds; in JupyterLab the map is redrawn as they move. A download that is not the history CSV (an
+    HTML page, an empty body) raises :class:`~sfmc_nb.errors.UnexpectedAnswerError`, never a trace of nobody. Costs:
+    the definition (unless given with its activities), the freshness probe, then one history download per 500
+    contacts each time the history is read; beyond 2,000 contacts one download of the journey's rows per time window
+    from ``since`` to now (a window per 200,000 contacts), kept column-wise: ``events`` has no ``raw`` column then,
+    and per-contact paths are built only when ``paths``, ``states`` or ``expect`` ask.
     """
     conn = _connection(connection)
     keys = _keys(contact_keys)
@@ -589,7 +594,7 @@ def trace(journey: Any, contact_keys: Iterable[str] | str, *, connection: Histor
     lag = history_freshness(conn)
 
     def fetch_windows() -> JourneyTrace:
-        events, found_keys, other, read = _read_windows(conn, graph, keys, start)
+        events, found_keys, other, read = _read_windows(conn, graph, keys, start, until)
         found = JourneyTrace(graph, events, keys)
         found.freshness = lag
         found.notes = clipped + list(dict.fromkeys(read)) + _said(set(found_keys), other, graph, lag, keys)
