@@ -117,6 +117,7 @@ class JourneyTrace:
         self.contact_keys: tuple[str, ...] = tuple(
             _keys(contact_keys) if contact_keys is not None else contact_keys_in(events))
         self._walked: tuple[dict[str, list[Step]], dict[str, Step]] | None = None
+        self._step_cache: tuple[pd.DataFrame, tuple[pd.DataFrame, pd.Series]] | None = None
         self.notes: list[str] = []
         """What to know when reading this trace: history lag, contacts without history, bytes that were not text,
         a clipped ``since``, rows of other versions."""
@@ -145,25 +146,40 @@ class JourneyTrace:
 
     def _step_rows(self) -> tuple[pd.DataFrame, pd.Series]:
         """Column-wise, without a Python object per contact: the traced contacts' rows that are steps (not the
-        trigger, with a name) in time order with the key they count under, and which rows are trigger rows."""
+        trigger, with a name) in time order with the key they count under, and which rows are trigger rows.
+        Kept while ``events`` stays the same frame (counts, the map and the summary all read it)."""
+        cached = self._step_cache
+        if cached is not None and cached[0] is self.events:
+            return cached[1]
         events = self.events
         if events.empty:
-            return pd.DataFrame(columns=["contactKey", "countKey"], dtype=object), pd.Series(dtype=object)
-        ours = events[events["contactKey"].isin(set(self.contact_keys))] if self.contact_keys else events.iloc[:0]
-        key, kind, status = ours["activityKey"], ours["activityType"], ours["status"]
-        has_key = key.map(lambda v: isinstance(v, str) and v != "").astype(bool)
-        lower = lambda c: c.map(lambda v: v.lower() if isinstance(v, str) else "").astype(object)  # noqa: E731
-        trigger = (lower(status).isin(ENTRY_REFUSALS)
-                   | (has_key & (key == self.graph.trigger.key))
-                   | (~has_key & lower(kind).isin(TRIGGER_TYPES)))
-        named = ours["activityName"].map(lambda v: isinstance(v, str) and v != "").astype(bool)
-        steps = ours.loc[(~trigger & named).astype(bool)]
-        count_key = steps["activityKey"].where(has_key[steps.index], "\0" + steps["activityName"].astype(str))
-        return steps.assign(countKey=count_key), ours.loc[trigger.astype(bool), "contactKey"]
+            found = (pd.DataFrame(columns=["contactKey", "countKey"], dtype=object), pd.Series(dtype=object))
+            self._step_cache = (events, found)
+            return found
+        mine = events["contactKey"].isin(set(self.contact_keys)).to_numpy()
+        ours = events if mine.all() else events[mine]
+        key, kind, status, name = ours["activityKey"], ours["activityType"], ours["status"], ours["activityName"]
+
+        def among(column: pd.Series, words: frozenset[str]) -> pd.Series:   # each distinct value lowered once
+            return column.isin([v for v in column.dropna().unique() if isinstance(v, str) and v.lower() in words])
+
+        has_key = (key.notna() & (key != "")).to_numpy()
+        trigger = (among(status, ENTRY_REFUSALS).to_numpy() | (has_key & (key == self.graph.trigger.key).to_numpy())
+                   | (~has_key & among(kind, TRIGGER_TYPES).to_numpy()))
+        named = (name.notna() & (name != "")).to_numpy()
+        chosen = ~trigger & named
+        steps = ours.loc[chosen, ["contactKey", "activityKey", "activityName"]]
+        count_key = steps["activityKey"].copy()
+        unknown = ~has_key[chosen]
+        if unknown.any():
+            count_key[unknown] = "\0" + steps.loc[unknown, "activityName"].astype(str)
+        found = (steps.assign(countKey=count_key), ours.loc[trigger, "contactKey"])
+        self._step_cache = (events, found)
+        return found
 
     def _entered(self) -> int:
         steps, triggers = self._step_rows()
-        return len(set(steps["contactKey"]) | set(triggers))
+        return int(pd.concat([steps["contactKey"], triggers], ignore_index=True).nunique())
 
     def _walk(self) -> tuple[dict[str, list[Step]], dict[str, Step]]:
         """Each contact's steps (repeats of one activity folded) and its newest row, trigger or not."""
@@ -536,7 +552,8 @@ def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: st
         frame = table.frame
         names = {str(c).strip().lower(): c for c in frame.columns}
         if ids and "definitionid" in names:     # should a server ignore the definitionIds filter
-            shown = frame[names["definitionid"]].astype(object).map(lambda v: str(v).strip().lower())
+            column = frame[names["definitionid"]].astype(object)
+            shown = column.map({v: str(v).strip().lower() for v in column.unique()})   # once per distinct id
             same_name = (frame[names["definitionname"]].astype(object) == graph.name) if (
                 graph.name and "definitionname" in names) else False
             mine = shown.isin(ids) | (shown == "") | same_name
