@@ -25,6 +25,7 @@ def scripts(with_10m: bool) -> list[tuple[str, list[str]]]:
             ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows]),
             ("re-entry guard cost", ["bench_reentry.py"]),
             ("a wait against a misbehaving status endpoint", ["bench_wait.py"]),
+            ("lost answers in a stream and in one DataFrame", ["bench_stream_doubt.py"]),
             ("wait and trace of a 1,000,000-row run", ["bench_trace.py"])]
 
 

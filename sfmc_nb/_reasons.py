@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._rowstore import MISSING_INT, CodeColumn, IntColumn, TextColumn
-from ._rules import STATUSES, is_missing
+from ._rules import MAX_CONTACT_KEY_LENGTH, STATUSES, is_missing
 
 __all__ = ["REASON_COLUMNS", "reason_text", "fix_for", "group_reasons", "group_row_reasons"]
 
@@ -37,7 +37,8 @@ _RETRY_LATER = ".retry() later"
 _FIXES: list[tuple[Callable[[str, str], bool], str]] = [
     (lambda s, r: "contact key" in r and ("missing" in r or "blank" in r or "invisible" in r),
      "fill in the {key} column"),
-    (lambda s, r: "contact key longer than" in r, "shorten the keys: Marketing Cloud takes at most 254 characters"),
+    (lambda s, r: "contact key longer than" in r,
+     f"shorten the keys: Marketing Cloud takes at most {MAX_CONTACT_KEY_LENGTH} characters"),
     (lambda s, r: "duplicate of an earlier row" in r, "none needed: duplicates='drop' sent the first row of each key"),
     (lambda s, r: "contact key" in r and ("whole number" in r or "must be text" in r),
      "read {key} as text: pd.read_csv(..., dtype={{'{key}': str}})"),

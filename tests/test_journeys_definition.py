@@ -45,7 +45,7 @@ def test_edges_carry_the_branch_labels(graph):
     assert labels[("ENGAGEMENTDECISION-1", "EMAILV2-2")] == "Yes"
     assert labels[("ENGAGEMENTDECISION-1", "FUTURESYNC-1")] == "No"
     conditions = {e.outcome_key: e.condition for e in graph.edges}
-    assert conditions["high"] == "Score > 50" and conditions["medium"] == 'Score > 20 and Country = "US"'
+    assert conditions["high"] == "Score > 50" and conditions["medium"] == 'Score > 20 and Country is "US"'
     assert conditions["rest"] == ""
     assert len(graph.edges) == 10        # nine outcomes with a next activity, and the trigger's edge
 
@@ -53,11 +53,11 @@ def test_edges_carry_the_branch_labels(graph):
 def test_each_activity_has_a_short_description(graph):
     described = {a.key: a.description for a in graph.activities}
     assert described["WAIT-1"] == "Wait 2 days" and described["WAIT-2"] == "Wait 1 hour"
-    assert described["MULTICRITERIADECISION-1"] == '3 paths: Score > 50; Score > 20 and Country = "US"; remainder'
+    assert described["MULTICRITERIADECISION-1"] == '3 paths: Score > 50; Score > 20 and Country is "US"; remainder'
     assert described["RANDOMSPLIT-1"] == "Random: 50% / 50%"
     assert described["ENGAGEMENTDECISION-1"] == "Opened High value email?"
     assert described["EMAILV2-2"] == "Email: Thank you email"
-    assert described["FUTURESYNC-1"] == ""
+    assert described["FUTURESYNC-1"] == "Futuresync activity"     # a type no one knows, in words
 
 
 def test_an_unknown_activity_type_is_a_plain_activity(graph):
@@ -75,7 +75,9 @@ def test_activities_are_found_by_key_id_label_or_name(graph):
 
 def test_to_frame_lists_the_activities_in_journey_order(graph):
     frame = graph.to_frame()
-    assert list(frame.columns) == ["key", "name", "type", "description", "depth", "next"]
+    assert list(frame.columns) == ["key", "name", "type", "description", "depth", "next", "type_code"]
+    assert frame["type"].tolist()[:3] == ["Decision split", "Email", "Random split"]
+    assert frame["type_code"].tolist()[:3] == ["MULTICRITERIADECISION", "EMAILV2", "RANDOMSPLIT"]
     assert frame["name"].tolist()[:3] == ["Score decision", "High value email", "Random split"]
     assert frame.loc[0, "next"] == ("High value email", "Random split", "Wait 1 hour")
 
@@ -94,6 +96,15 @@ def test_a_journey_without_activities_is_its_trigger_alone():
     {"activities": [{"key": "W", "type": "WAIT", "configurationArguments": {"waitDuration": float("nan")}}]},
     {"activities": [{"key": "A", "type": "WAIT", "configurationArguments": {"waitDuration": "soon"},
                      "outcomes": [{"next": "missing"}]}], "triggers": [{"metaData": None}]},
+    {"goals": "x", "exits": [None, 3, {"configurationArguments": "nope"}, {"configurationArguments": {"criteria": 5}}],
+     "entryMode": [], "status": {}, "activities": [
+         {"key": "S", "type": "SALESCLOUDACTIVITY", "arguments": {"objectMap": {"objects": [None, {"type": 3}]}}},
+         {"key": "R", "type": "REST", "arguments": {"execute": "nope"}},
+         {"key": "T", "type": "STOWAIT", "configurationArguments": {"params": {"slidingWindowHours": "x"}}},
+         {"key": "P", "type": "ABNTEST", "configurationArguments": {"engagementPeriod": "soon"}},
+         {"key": "D", "name": None, "type": "MULTICRITERIADECISION",
+          "configurationArguments": {"criteria": {"a": "<FilterDefinition/>", "b": "<Condition/>"}},
+          "outcomes": [{"key": "a"}, {"key": "b"}]}]},
 ])
 def test_malformed_definitions_never_raise(junk):
     graph = JourneyGraph.from_definition(junk)
@@ -113,7 +124,7 @@ def test_missing_keys_names_and_odd_values_are_filled_in():
          "outcomes": [{"key": "a"}, {"key": "b"}]},
     ]})
     first = graph.activities[0]
-    assert (first.key, first.name, first.description) == (guid(1), guid(1), "Wait 30 minutes")
+    assert (first.key, first.name, first.description) == (guid(1), "Wait 30 minutes", "Wait 30 minutes")
     assert graph.activity("activity-2").description == "Wait 1.5 weeks"
     assert graph.activity("R").description == "Random: 2 paths"
     assert [e.label for e in graph.activity("R").outcomes] == ["90%", ""]
@@ -121,13 +132,14 @@ def test_missing_keys_names_and_odd_values_are_filled_in():
     assert graph.trigger.key == "TRIGGER" and graph.trigger.name == "Entry"
 
 
-def test_duplicate_names_get_their_key_and_duplicate_keys_a_suffix():
+def test_duplicate_names_get_a_number_and_duplicate_keys_a_suffix():
     data = definition()
     data["activities"][9]["name"] = "Wait 2 days"
     data["activities"].append(copy.deepcopy(data["activities"][7]))
     graph = JourneyGraph.from_definition(data)
-    assert graph.activity("WAIT-1").label == "Wait 2 days (WAIT-1)"
-    assert graph.activity("WAIT-2").label == "Wait 2 days (WAIT-2)"
+    assert graph.activity("WAIT-2").label == "Wait 2 days #1"       # numbered in journey order
+    assert graph.activity("WAIT-1").label == "Wait 2 days #2"
+    assert graph.activity("WAIT-1").name == "Wait 2 days"
     assert graph.activity("EMAILV2-3#2") is not None
 
 
@@ -164,7 +176,7 @@ def test_criteria_with_nested_sets_and_unary_operators():
                             "outcomes": [{"key": "a"}, {"key": "b"}, {"key": "c"}]}]}
     graph = JourneyGraph.from_definition(data)
     assert [e.condition for e in graph.activity("D").outcomes] == [
-        'Score <= 10 or (Email is not empty and City contains "York")', 'Tier = "Gold"', ""]
+        'Score <= 10 or (Email is not empty and City contains "York")', 'Tier is "Gold"', ""]
 
 
 def test_a_model_carrying_the_json_as_raw_is_read_too():

@@ -9,6 +9,7 @@ from _sandbox_helpers import fast_conn
 import sfmc_nb
 from sfmc_nb import enter_journey
 from sfmc_nb._reasons import fix_for, group_reasons, reason_text
+from sfmc_nb._rules import MAX_CONTACT_KEY_LENGTH
 from sfmc_nb.results import EntryResult
 
 
@@ -114,3 +115,14 @@ def test_the_reports_show_the_first_error_rows_and_count_them_all():
     assert "Rows that did not queue (25; first 20):" in page and ">k76<" in page and ">k80<" not in page
     plain = repr(res)
     assert "25 rows did not queue (first 10):" in plain and "k36" in plain and "k40" not in plain
+
+
+def test_a_key_over_the_limit_is_refused_with_the_fix_naming_that_limit(sandbox):
+    """The limit on contact keys is written once: the refusal and its fix both name it."""
+    df = pd.DataFrame({"SubscriberKey": ["ok-1", "k" * (MAX_CONTACT_KEY_LENGTH + 1)]})
+    res = enter_journey(df, sandbox.event_key, connection=fast_conn(sandbox), data=None, dry_run=True)
+    reasons = res.error_reasons()
+    assert len(reasons) == 1 and reasons.iloc[0]["count"] == 1
+    assert f"longer than {MAX_CONTACT_KEY_LENGTH} characters" in reasons.iloc[0]["reason"]
+    assert reasons.iloc[0]["fix"] == f"shorten the keys: Marketing Cloud takes at most {MAX_CONTACT_KEY_LENGTH} " \
+        "characters"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 from test_stream import chunks, contacts, fast_conn
 
 from sfmc_nb import enter_journey
@@ -90,3 +92,49 @@ def test_a_dry_run_stream_is_joined_too(sandbox):
     assert res.dry_run and len(res) == 250 and res.requests == 0 and not res.can_retry
     assert res.to_frame()["contactKey"].tolist() == [f"d-{i:05d}" for i in range(250)]
     assert [len(b) for b in res.preview] == [100] and not sandbox.entry_counts(sandbox.event_key)   # chunk 0
+
+
+def plain(frame: pd.DataFrame) -> tuple[list, list]:
+    """A frame's index and values, missing values as None (whatever dtype a column got)."""
+    return list(frame.index), [[None if pd.isna(v) else v for v in row] for row in frame.astype(object).values.tolist()]
+
+
+def _fill_disk_under(spool: RowSpool, column: str) -> None:
+    """Point one of the spool's files at /dev/full: from now on its writes fail as on a full disk (ENOSPC)."""
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, spool._files[column].fileno())
+    finally:
+        os.close(full)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_raised_and_the_part_it_refused_is_kept_in_memory():
+    a = part(["k1", "Zoë", None], ["queued", "not_queued", "skipped"], 0, 2)
+    b = part(["k2", "k3"], ["queued", "failed"], 3, 1)   # a few bytes a column: they would sit in a buffer
+    c = part(["k4"], ["not_queued"], 5, 1)
+    expected = pd.concat([p.to_frame() for p in (a, b, c)]).assign(batch=[0, 1, 0, 2, 2, 3])
+    spool = RowSpool("E")
+    spool.append(a)
+    _fill_disk_under(spool, "message")
+    with pytest.raises(OSError) as raised:
+        spool.append(b)
+    assert raised.value.errno == errno.ENOSPC and spool.holds(b) and spool.rows == 5
+    assert spool.append(c) == 3   # later parts follow in memory, in order
+    joined = spool.finish()
+    assert plain(joined.to_frame()) == plain(expected)
+    assert joined.counts == {"queued": 2, "not_queued": 2, "failed": 1, "unknown": 0, "skipped": 1}
+    joined.set_row(4, "queued", event_instance_id=UUID, request_id="again", batch=9, attempts=2)   # retry() can
+    assert joined.rows_frame([4]).iloc[0]["status"] == "queued"
+    assert spool.finish().to_frame().equals(joined.to_frame())   # asked again (Ctrl-C meanwhile): the same rows
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_disk_full_from_the_first_part_keeps_every_row_in_memory():
+    spool = RowSpool("E")
+    _fill_disk_under(spool, "key_offsets")
+    with pytest.raises(OSError):
+        spool.append(part(["a", "b"], ["queued", "failed"], 0, 1))
+    spool.append(part(["c"], ["queued"], 2, 1))
+    joined = spool.finish()
+    assert joined.to_frame()["contactKey"].tolist() == ["a", "b", "c"] and joined.counts["queued"] == 2

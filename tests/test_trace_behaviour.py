@@ -170,7 +170,7 @@ def test_journey_magic_draws_the_definition_map_under_its_card(sb, shell, monkey
     boxes = box_counts(re.search(r"<svg.*</svg>", page, re.S).group(0))
     assert set(boxes) == {a.label for a in info.graph.activities} | {"Welcome Event"}
     assert {count for _, count in boxes.values()} == {None}            # the definition alone: no counts
-    assert "Wait 2 days" in repr(info) and "Reminder subject test [RANDOMSPLIT]" in repr(info)
+    assert "Wait 2 days" in repr(info) and "Reminder subject test [Random split]" in repr(info)
 
 
 # ---- finding the journey, history lag, retention -------------------------------------------------------

@@ -9,6 +9,8 @@ pauses every worker and lowers the number in flight). It never imports IPython o
 Where things are:
 
 - ``api``: :func:`enter_journey`, the composition of the parts below
+- ``run``: :class:`Run`, one run of prepared rows (journal, retry, sending), for a DataFrame and each chunk of a
+  stream alike (``stream``)
 - ``columns``: the contact-key and ``data=`` columns of a run
 - ``preflight``: event key, journeys and entry schema checked before anything is sent
 - ``runner``: the run loop (workers, one key per batch in flight, Ctrl-C, applying outcomes)

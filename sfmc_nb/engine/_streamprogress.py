@@ -104,6 +104,12 @@ class StreamProgress:
         self._last_counts = dict(event.counts)
         self._send(event)
 
+    def recount(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
+        """A finished chunk's rows changed after its run reported its end (its rows in doubt were settled while
+        later chunks were sent): its counts among the finished chunks' follow."""
+        for status in PROGRESS_STATUSES:
+            self._counts[status] += after.get(status, 0) - before.get(status, 0)
+
     def _send(self, event: ProgressEvent) -> None:
         try:
             self.progress(event)

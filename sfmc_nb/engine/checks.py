@@ -19,8 +19,9 @@ from .._rules import DEFAULT_CONCURRENCY, check_concurrency
 from ..batching import DUPLICATES_OPTIONS, FLOAT_KEYS_OPTIONS, NA_OPTIONS, check_option, check_size
 from ..client import Connection
 from ..errors import ValidationError
+from .context import DEFAULT_LANDING_HORIZON
 
-__all__ = ["CheckedOptions", "check_options", "check_journal_path"]
+__all__ = ["CheckedOptions", "check_options", "check_journal_path", "check_landing_horizon"]
 
 
 class CheckedOptions(NamedTuple):
@@ -51,6 +52,15 @@ def check_options(*, connection: Any, concurrency: Any, dry_run: Any, validate: 
     check_option("duplicates", duplicates, DUPLICATES_OPTIONS)
     check_option("float_keys", float_keys, FLOAT_KEYS_OPTIONS)
     return CheckedOptions(workers, size, _check_seconds(max_seconds), journal_path)
+
+
+def check_landing_horizon(value: Any) -> float:
+    """``landing_horizon=`` in seconds (None: the default, Marketing Cloud's timeout plus the status lag)."""
+    if value is None:
+        return DEFAULT_LANDING_HORIZON
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValidationError(f"landing_horizon must be a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def check_journal_path(journal: Any) -> Path:

@@ -56,6 +56,7 @@ class RunContext:
     claimed_lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)      # send no new batch
     abandon: threading.Event = field(default_factory=threading.Event)   # and stop waiting for those in flight
+    stopped: bool = False   # an answer stopped the run (its note in the result's warnings says which): a stream ends
     events: queue.SimpleQueue[tuple[ProgressKind, float | None, str]] = field(default_factory=queue.SimpleQueue)
     run_id: int = field(default_factory=lambda: int(time.time() * 1000))
 

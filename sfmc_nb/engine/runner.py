@@ -7,7 +7,8 @@ sending new batches and lets those in flight finish; the second stops waiting fo
 
 A batch with a request in doubt is *parked* until that request's landing horizon while other batches go on,
 then handed back to a worker to be looked up again. Rows a retry or a resume finds in doubt enter the same
-way (:meth:`Runner.run` with ``in_doubt=``), so all three follow one rule.
+way (:meth:`Runner.run` with ``in_doubt=``), so all three follow one rule. A stream's chunk may return with only
+parked batches left (``leave_parked=True``) so the next chunk goes meanwhile; :meth:`Runner.settle` finishes them.
 """
 
 from __future__ import annotations
@@ -90,12 +91,14 @@ class Runner:
         self._started = time.monotonic()
         self._waiting: set[int] = set()                   # rows this run has not answered yet: "pending"
         self._waiting_by_status: Counter[str] = Counter()  # the result's status of those rows meanwhile
+        self._paused_counted = 0.0                        # throttle pauses already added to the result
+        self._quiet = False                               # no progress events (settling after the run's end)
 
     # -- progress ---------------------------------------------------------------------------------
 
     def emit(self, kind: ProgressKind, wait_s: float | None = None, message: str = "") -> None:
         progress = self.options.progress
-        if progress is None:
+        if progress is None or self._quiet:
             return
         elapsed = time.monotonic() - self._started
         sent = self._rows_answered  # by this run only: a retry's speed must not count earlier runs' rows
@@ -132,10 +135,12 @@ class Runner:
 
     # -- the loop ---------------------------------------------------------------------------------
 
-    def run(self, positions: Iterable[int], in_doubt: Iterable[int] = (), unsent_since: float | None = None) -> None:
+    def run(self, positions: Iterable[int], in_doubt: Iterable[int] = (), unsent_since: float | None = None, *,
+            leave_parked: bool = False) -> None:
         """Send ``positions``; first look up ``in_doubt`` rows (sent before, fate unknown) by the one rule of
         the landing horizon. ``unsent_since``: the earliest such a row can have been sent when its time is
-        not known."""
+        not known. ``leave_parked``: return once every batch is sent and only parked ones are left (their rows
+        ``unknown`` meanwhile, their keys taken); :meth:`settle` goes on with them."""
         positions = list(positions)
         size, res = self.options.batch_size, self.result
         parked = self._doubt_sends(in_doubt, time.time() if unsent_since is None else unsent_since)
@@ -147,18 +152,39 @@ class Runner:
         res.concurrency = res.concurrency or self.options.concurrency
         res.lowest_concurrency = min(res.lowest_concurrency or self.options.concurrency, self.options.concurrency)
         self.emit(ProgressKind.START)
+        self._go(pending, leave_parked)
+
+    def settle(self, wait: bool = True) -> None:
+        """Go on with the batches :meth:`run` left parked: those due are looked up again (and resent once surely
+        not entered); with ``wait`` until none is left, else only those due now. Reports no progress: the run
+        reported its end. Ctrl-C stops as in :meth:`run` (the parked ones end ``unknown``)."""
+        if self.parked:
+            self._quiet = True
+            try:
+                self._go(_Pending(iter(())), leave_parked=not wait)
+            finally:
+                self._quiet = False
+
+    def stop_waiting(self) -> None:
+        """The batches left parked end ``unknown`` now, with when ``retry()`` can settle them (nothing is sent)."""
+        self._give_up_parked()
+
+    def _go(self, pending: _Pending, leave_parked: bool) -> None:
+        res = self.result
         in_flight: dict[Future[BatchOutcome], InFlight] = {}
         pool = ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="sfmc-entry")
         restore = self._catch_sigint()
         try:
             try:
-                self._loop(pool, pending, in_flight)
+                self._loop(pool, pending, in_flight, leave_parked)
             except KeyboardInterrupt:
                 self.interrupt(in_flight)
         finally:
             restore()
             pool.shutdown(wait=False, cancel_futures=True)
-            res.throttled_seconds += self.ctx.throttle.paused_seconds
+            paused = self.ctx.throttle.paused_seconds
+            res.throttled_seconds += paused - self._paused_counted
+            self._paused_counted = paused
             self.drain_events()
             self.emit(ProgressKind.DONE)
 
@@ -185,9 +211,10 @@ class Runner:
                 parked.append(flight)
         return parked
 
-    def _loop(self, pool: ThreadPoolExecutor, pending: _Pending,
-              in_flight: dict[Future[BatchOutcome], InFlight]) -> None:
-        """Keep batches in flight until none is left (or the run stops); apply each outcome as it comes."""
+    def _loop(self, pool: ThreadPoolExecutor, pending: _Pending, in_flight: dict[Future[BatchOutcome], InFlight],
+              leave_parked: bool = False) -> None:
+        """Keep batches in flight until none is left (or the run stops; or, with ``leave_parked``, only parked
+        ones are left); apply each outcome as it comes."""
         first_number = len(self.result.batch_records)
         while True:
             if self.ctx.stop.is_set():
@@ -196,6 +223,8 @@ class Runner:
             self._submit(pool, pending, in_flight, first_number)
             if not in_flight and not self.parked and (pending.held is None or self.ctx.stop.is_set()):
                 break
+            if leave_parked and not in_flight and pending.exhausted and pending.held is None:
+                break   # only parked batches are left: the caller goes on meanwhile and settles them later
             if not in_flight:   # only parked batches: wait for the first one to fall due
                 time.sleep(max(0.0, min(0.1, min(due for due, _ in self.parked) - time.time())))
                 self.drain_events()
@@ -349,5 +378,6 @@ class Runner:
             self._batches_done += 1
         if outcome.fatal is not None:
             self.ctx.stop.set()
+            self.ctx.stopped = True
             res.warnings.append(f"run stopped: {hide_tokens(str(outcome.fatal))}")
         self.emit(ProgressKind.BATCH)

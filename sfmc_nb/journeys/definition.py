@@ -11,15 +11,16 @@ from __future__ import annotations
 import html
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from .._rules import int_or_none, one_line, plural
 from . import _describe
+from .criteria import ConditionSet, parse_criteria
 
-__all__ = ["Trigger", "Activity", "Edge", "JourneyGraph"]
+__all__ = ["Trigger", "Activity", "Edge", "Rule", "JourneyGraph"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,9 @@ class Edge:
     source: str
     target: str | None
     label: str = ""
-    condition: str = ""          # a decision branch's criteria as text (``Score > 50``)
+    condition: str = ""          # a decision branch's criteria in words (``Score > 50``)
     outcome_key: str = ""
+    criteria: ConditionSet | None = field(default=None, compare=False, repr=False)   # the same, as a model
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,21 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A journey goal or exit criterion: ``kind`` (``goal`` or ``exit``), its name, words and criteria."""
+
+    kind: str
+    key: str
+    name: str
+    description: str
+    criteria: ConditionSet | None = field(default=None, compare=False, repr=False)
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
 class Activity:
-    """One activity. ``label`` is its name, with the key added when another activity has the same name."""
+    """One activity. ``name`` is its name, or what it is when it has none (``Decision on Email``); ``label``
+    is ``name`` with `` #2`` added when other activities share it, so no two boxes have the same title."""
 
     id: str
     key: str
@@ -65,6 +80,11 @@ class Activity:
         """``wait``, ``split``, ``message`` or ``other``: how the map draws it."""
         return _describe.family(self.type)
 
+    @property
+    def type_name(self) -> str:
+        """The type as analysts know it (``Decision split``, ``Sales Cloud activity``), never the raw code."""
+        return _describe.type_name(self.type, len(self.outcomes))
+
 
 def _text(value: Any) -> str:
     return "" if value is None or isinstance(value, (dict, list)) else one_line(value)
@@ -78,11 +98,34 @@ def _outcomes(item: Mapping, key: str, kind: str) -> tuple[Edge, ...]:
     criteria = _dict(_dict(item.get("configurationArguments")).get("criteria"))
     out = []
     for index, outcome in enumerate(o for o in item.get("outcomes") or [] if isinstance(o, dict)):
-        condition = _describe.criteria_text(criteria.get(outcome.get("key")))
+        parsed = parse_criteria(criteria.get(outcome.get("key")))
+        condition = parsed.words() if parsed is not None else ""
         out.append(Edge(key, _text(outcome.get("next")) or None,
                         _describe.outcome_label(kind, outcome, condition, index), condition,
-                        _text(outcome.get("key"))))
+                        _text(outcome.get("key")), parsed))
     return tuple(out)
+
+
+def _unique_titles(titles: list[str]) -> list[str]:
+    """Titles shared by several activities get `` #1``, `` #2``... in the order given (journey order); a title
+    made that way never collides with another activity's own title."""
+    taken = set(titles)
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        if titles.count(title) == 1:
+            out.append(title)
+            continue
+        n = seen.get(title, 0)
+        while True:
+            n += 1
+            candidate = f"{title} #{n}"
+            if candidate not in taken:
+                break
+        seen[title] = n
+        taken.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def _read_activities(items: Any) -> list[Activity]:
@@ -97,13 +140,12 @@ def _read_activities(items: Any) -> list[Activity]:
             key = f"{base}#{n}"
         seen.add(key)
         found.append((item, key))
-    names = [_text(item.get("name")) or key for item, key in found]
+    names = [_describe.activity_title(item) for item, _ in found]
     name_of = dict(zip((key for _, key in found), names, strict=True))
     out = []
     for (item, key), name in zip(found, names, strict=True):
         kind = _text(item.get("type"))
-        label = name if names.count(name) == 1 else f"{name} ({key})"
-        out.append(Activity(_text(item.get("id")), key, name, label, kind,
+        out.append(Activity(_text(item.get("id")), key, name, name, kind,
                             _describe.describe_activity(_with_email_name(item, name_of)),
                             _dict(item.get("configurationArguments")), _outcomes(item, key, kind), item))
     return out
@@ -127,8 +169,21 @@ def _read_trigger(definition: Mapping, taken: set[str]) -> Trigger:
     while key in taken:
         key = "trigger:" + key
     name = _text(item.get("name")) or event_key or "Entry"
+    if name.upper() in ("TRIGGER", key.upper()):          # Journey Builder's default name, not the analyst's
+        name = f"Entry: {_describe.entry_source(item)}"
     return Trigger(_text(item.get("id")), key, name, _text(item.get("type")), _describe.describe_trigger(item),
                    event_key, item)
+
+
+def _read_rules(items: Any, kind: str) -> tuple[Rule, ...]:
+    """The journey's ``goals`` or ``exits``: each criterion read into words and into the criteria model."""
+    out = []
+    for index, item in enumerate(i for i in (items if isinstance(items, list) else []) if isinstance(i, dict)):
+        config = _dict(item.get("configurationArguments"))
+        out.append(Rule(kind, _text(item.get("key")) or f"{kind}-{index + 1}",
+                        _text(item.get("name")) or ("Goal" if kind == "goal" else "Exit criterion"),
+                        _describe.describe_rule(item, kind), parse_criteria(config.get("criteria")), item))
+    return tuple(out)
 
 
 def _journey_order(keys: list[str], successors: Mapping[str, list[str]], entry: str | None) -> list[str]:
@@ -180,13 +235,17 @@ class JourneyGraph:
     """A journey definition as a graph: ``trigger``, ``activities`` (journey order), ``edges``, ``entry``.
 
     ``edges`` holds every outcome that leads to another activity, the trigger's edge to the entry first;
-    ``depth`` gives each activity's column on the map (the entry is 0).
+    ``depth`` gives each activity's column on the map (the entry is 0). ``goals`` and ``exits`` hold the
+    journey's goal and exit criteria; ``entry_mode`` its re-entry rule in words.
     """
 
     def __init__(self, *, id: str = "", key: str = "", name: str = "", version: int | None = None,
                  status: str = "", trigger: Trigger, activities: list[Activity], entry: str | None = None,
-                 raw: dict | None = None):
-        self.id, self.key, self.name, self.version, self.status = id, key, name, version, status
+                 raw: dict | None = None, goals: tuple[Rule, ...] = (), exits: tuple[Rule, ...] = (),
+                 entry_mode: str = ""):
+        self.id, self.key, self.name, self.version = id, key, name, version
+        self.status = _describe.status_words(status)
+        self.goals, self.exits, self.entry_mode = tuple(goals), tuple(exits), entry_mode
         self.trigger, self.raw = trigger, raw if raw is not None else {}
         by_key = {a.key: a for a in activities}
         self.edges: tuple[Edge, ...] = tuple(
@@ -198,11 +257,14 @@ class JourneyGraph:
                 successors[edge.source].append(str(edge.target))
         self._successors = successors
         order = _journey_order(list(by_key), successors, entry if entry in by_key else None)
+        labels = _unique_titles([by_key[k].label for k in order])
+        by_key.update({k: replace(by_key[k], label=label) for k, label in zip(order, labels, strict=True)
+                       if by_key[k].label != label})
         self.activities: tuple[Activity, ...] = tuple(by_key[k] for k in order)
         self.entry: Activity | None = by_key.get(entry) if entry else None
         self.depth: dict[str, int] = _depths(order, successors)
         self._by_key = by_key
-        self._by_id = {a.id.lower(): a for a in activities if a.id}
+        self._by_id = {a.id.lower(): a for a in self.activities if a.id}
 
     @classmethod
     def from_definition(cls, definition: Any) -> JourneyGraph:
@@ -216,7 +278,9 @@ class JourneyGraph:
         trigger = _read_trigger(data, {a.key for a in activities})
         return cls(id=_text(data.get("id")), key=_text(data.get("key")), name=_text(data.get("name")),
                    version=int_or_none(data.get("version")), status=_text(data.get("status")), trigger=trigger,
-                   activities=activities, entry=entry, raw=data)
+                   activities=activities, entry=entry, raw=data, goals=_read_rules(data.get("goals"), "goal"),
+                   exits=_read_rules(data.get("exits"), "exit"),
+                   entry_mode=_describe.entry_mode_words(data.get("entryMode")))
 
     # -- lookups ----------------------------------------------------------------------------------------
 
@@ -251,12 +315,15 @@ class JourneyGraph:
         return f"{name} ({extras})" if extras else name
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per activity, in journey order: key, name, type, description, depth, next."""
+        """One row per activity, in journey order: key, name, type (in words), description, depth, next, and
+        the type code Marketing Cloud writes (``type_code``, as journey history filters name it)."""
         return pd.DataFrame({
             "key": [a.key for a in self.activities], "name": [a.label for a in self.activities],
-            "type": [a.type for a in self.activities], "description": [a.description for a in self.activities],
+            "type": [a.type_name for a in self.activities],
+            "description": [a.description for a in self.activities],
             "depth": [self.depth.get(a.key, 0) for a in self.activities],
-            "next": [tuple(self._by_key[k].label for k in self.successors(a.key)) for a in self.activities]})
+            "next": [tuple(self._by_key[k].label for k in self.successors(a.key)) for a in self.activities],
+            "type_code": [a.type for a in self.activities]})
 
     # -- display ----------------------------------------------------------------------------------------
 
@@ -267,9 +334,11 @@ class JourneyGraph:
         return journey_svg(self, **options)
 
     def _repr_html_(self) -> str:
+        from .svg import map_html
+
         head = f"{self.title}: {plural(len(self), 'activity', 'activities')}"
         return (f'<div class="sfmc-journey-map"><div style="font-weight:600;margin:2px 0 6px">'
-                f'{html.escape(head)}</div><div style="overflow-x:auto;max-width:100%">{self.svg()}</div></div>')
+                f'{html.escape(head)}</div>{map_html(self.svg())}</div>')
 
     def __repr__(self) -> str:
         lines = [f"JourneyGraph {self.title}: {plural(len(self), 'activity', 'activities')}",
@@ -278,5 +347,8 @@ class JourneyGraph:
             branches = [f"{self._by_key[e.target].label}" + (f" [{e.label}]" if e.label else "")
                         for e in a.outcomes if e.target in self._by_key]
             desc = f" ({a.description})" if a.description and a.description != a.label else ""
-            lines.append(f"  {a.label} [{a.type or '?'}]{desc} -> {', '.join(branches) or 'end'}")
+            lines.append(f"  {a.label} [{a.type_name}]{desc} -> {', '.join(branches) or 'end'}")
+        lines.extend(f"  {rule.description}" for rule in self.goals + self.exits)
+        if self.entry_mode:
+            lines.append(f"  Re-entry: {self.entry_mode}")
         return "\n".join(lines)

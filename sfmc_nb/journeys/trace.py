@@ -37,6 +37,7 @@ from .history import (
     field_text,
     parse_time,
 )
+from .svg import map_html
 
 __all__ = ["JourneyTrace", "PathCheck", "trace", "HISTORY_CONTACTS_PER_REQUEST", "HISTORY_DAYS", "STATES"]
 
@@ -355,7 +356,12 @@ class JourneyTrace:
         counts = {a.key: reached.get(a.key, 0) for a in self.graph.activities}
         counts[self.graph.trigger.key] = self._entered()
         nodes, edges = self._highlight()
-        return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges)
+        events = self.events
+        traced = events["contactKey"].isin(self.contact_keys)
+        failing = [v for v in events["status"].dropna().unique() if str(v).lower() == "failed"]   # once per value
+        bad = events[events["status"].isin(failing) & traced]
+        failed = bad.groupby("activityKey")["contactKey"].nunique().to_dict() if len(bad) else {}
+        return self.graph.svg(counts=counts, highlight_nodes=nodes, highlight_edges=edges, failed=failed)
 
     def summary(self) -> str:
         """``3 contacts traced in Welcome (v2, Published): 3 entered, 12 history rows``."""
@@ -380,7 +386,7 @@ class JourneyTrace:
         notes = "".join(f'<div class="sfmc-note sfmc-trace-note">⚠ {html.escape(n)}</div>' for n in self.notes)
         return (f'{STYLE}<div class="sfmc-panel sfmc-journey-trace"><div class="sfmc-title">'
                 f"{html.escape(self.summary())}</div>{notes}"
-                f'<div style="overflow-x:auto;max-width:100%">{self.svg()}</div>'
+                f'{map_html(self.svg())}'
                 f'<div class="sfmc-note">{html.escape(note)}</div>'
                 + _WHOLE_PATHS + frame_html(shown.reset_index(), max_rows=50, title="Paths", index=False,
                                             max_colwidth=_PATH_CHARS, empty="no contacts", footer=not more)

@@ -27,10 +27,21 @@ class LiveJourneyMap(widgets.VBox):
         self.following = True
         self.status = widgets.HTML().add_class("sfmc-follow-status")
         self.map = widgets.HTML().add_class("sfmc-live-map")
-        super().__init__([self.status, self.map])
+        self.full_size = widgets.ToggleButton(value=False, description="Full size", tooltip=(
+            "Show the map at its full size (scroll) instead of fitted to the width; kept while the map updates"),
+            layout=widgets.Layout(width="auto")).add_class("sfmc-map-full-size")
+        self.full_size.observe(self._on_full_size, names="value")
+        super().__init__([widgets.HBox([self.status, self.full_size]), self.map])
         self.add_class("sfmc-live-journey")
         self._handle: Any = None
         self.update(trace, following=True, elapsed=0.0)
+
+    def _on_full_size(self, change: dict) -> None:
+        """The map's full-size view survives every redraw: it is a class on the map's widget, not in its HTML."""
+        if change["new"]:
+            self.map.add_class("sfmc-map-full")
+        else:
+            self.map.remove_class("sfmc-map-full")
 
     def __repr__(self) -> str:   # nbval compares this text: stable, no timings
         return "sfmc live journey map"
@@ -60,7 +71,8 @@ class LiveJourneyMap(widgets.VBox):
 
     def static_bundle(self) -> dict[str, str]:
         """What the display shows once the follow has ended: the status line and the trace, no widget."""
-        return {"text/html": f'<div class="sfmc-live-journey">{self.status.value}{self.map.value}</div>',
+        full = " sfmc-map-full" if self.full_size.value else ""
+        return {"text/html": f'<div class="sfmc-live-journey{full}">{self.status.value}{self.map.value}</div>',
                 "text/plain": repr(self.trace)}
 
     def show(self) -> LiveJourneyMap:
