@@ -549,6 +549,7 @@ def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: st
     download, kept column-wise, other contacts' rows dropped at once) instead of one download per 500 keys.
     Returns the events, the contacts found, rows of other versions and what reading met."""
     wanted, read, other = set(keys), [], 0
+    own = {k: k for k in keys}
     parts: list[pd.DataFrame] = []
     ids = [i.lower() for i in _definition_ids(graph) or []]
     for window_start, window_end in _windows(start, math.ceil(len(keys) / HISTORY_CONTACTS_PER_WINDOW), until):
@@ -566,6 +567,7 @@ def _read_windows(conn: Any, graph: JourneyGraph, keys: Sequence[str], start: st
             frame = frame[mine.astype(bool)]
             other += int(((shown != "") & (shown != graph.id.lower()) & mine).sum())
         events = events_from_table(frame, graph, keep=wanted)
+        events["contactKey"] = events["contactKey"].map(own)   # one string per contact, not one per row
         if parts:     # both ends of a window are inclusive: a row dated at the boundary may come twice
             events = _without_repeats(events, parts[-1], parse_time(window_start))
         parts.append(events)
