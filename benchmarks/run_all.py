@@ -3,7 +3,7 @@
     python benchmarks/run_all.py              # preparation, entry, quota, progress cost, a 1,000,000-row result
                                               # in the notebook, a 1,000,000-row CSV streamed, the re-entry
                                               # guard's cost on 1,000,000 rows,
-                                              # wait's time limit
+                                              # wait's time limit, wait and trace of 1,000,000 rows
     python benchmarks/run_all.py --with-10m   # also stream a 10,000,000-row CSV (or set SFMC_BENCH_10M=1)
 """
 
@@ -26,7 +26,8 @@ def scripts(with_10m: bool) -> list[tuple[str, list[str]]]:
             ("streamed CSV file", ["bench_stream.py", "--rows", *stream_rows]),
             ("re-entry guard cost", ["bench_reentry.py"]),
             ("a wait against a misbehaving status endpoint", ["bench_wait.py"]),
-            ("lost answers in a stream and in one DataFrame", ["bench_stream_doubt.py"])]
+            ("lost answers in a stream and in one DataFrame", ["bench_stream_doubt.py"]),
+            ("wait and trace of a 1,000,000-row run", ["bench_trace.py"])]
 
 
 def main() -> int:

@@ -204,6 +204,30 @@ def test_read_timeout_is_outcome_unknown(sandbox):
     conn.close()
 
 
+def test_a_read_without_answer_says_it_may_be_asked_again_not_that_it_was_carried_out(sandbox):
+    sandbox.configure(latency=1.5)
+    conn = sfmc_nb.connect(sandbox=sandbox, timeout=(2, 0.3), set_default=False,
+                           retry=RetryPolicy(max_attempts=1))
+    for read in (lambda: conn.journey_history(contact_keys=["slow-1"]),
+                 lambda: conn.batch_status_page(page=1, page_size=10, request_id="r-1")):
+        with pytest.raises(OutcomeUnknownError) as info:
+            read()
+        assert "carried out" not in str(info.value)
+        assert "may simply be asked again" in str(info.value)
+    conn.close()
+
+
+def test_a_history_download_by_window_waits_longer_for_its_answer_than_other_calls(sandbox):
+    conn = sfmc_nb.connect(sandbox=sandbox, timeout=(2, 0.5), set_default=False, retry=RetryPolicy(max_attempts=1))
+    conn.login()
+    sandbox.configure(latency=1.0)                 # longer than the connection's read timeout
+    with pytest.raises(OutcomeUnknownError):
+        conn.journey_history(contact_keys=["h-1"])
+    table = conn.journey_history_table(start="2020-01-01T00:00:00")   # a large file takes long to be written
+    assert "ContactKey" in table.columns
+    conn.close()
+
+
 def test_connection_pool_is_reused(sandbox, conn):
     for _ in range(5):
         conn.journeys()

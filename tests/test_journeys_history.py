@@ -122,9 +122,9 @@ def test_csv_text_bytes_and_dicts_give_the_same_events(graph):
         assert events_frame(other, graph).drop(columns="raw").equals(base)
 
 
-def test_message_only_when_the_rows_carry_one_and_blanks_are_none(graph):
+def test_message_always_a_column_and_blanks_are_none(graph):
     rows = [{k: v for k, v in r.items() if k != "Message"} for r in history_rows()]
-    assert "message" not in events_frame(rows, graph).columns
+    assert events_frame(rows, graph)["message"].isna().all()
     events = events_frame(history_rows(), graph)
     failed = events[events["status"] == "Failed"]
     assert failed["message"].tolist() == ["Sync target unreachable"]
@@ -151,3 +151,43 @@ def test_no_rows_give_an_empty_frame_with_the_columns(graph):
     for empty in ("", "TransactionTime,ContactKey,Status\r\n", [], None):
         events = events_frame(empty, graph)
         assert events.empty and {"contactKey", "time", "activityName", "raw"} <= set(events.columns)
+
+
+# ---- a large download read column-wise ----------------------------------------------------------------------
+
+
+def test_a_download_read_column_wise_gives_the_same_events(graph):
+    from sfmc_nb.client import read_history_table
+    from sfmc_nb.journeys.history import events_from_table
+
+    for seed in (1, 2, 3):
+        rows = history_rows(seed)
+        text = pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False)
+        expected = events_frame(text, graph).drop(columns="raw")
+        table = read_history_table(text.encode()).frame
+        assert events_from_table(table, graph).equals(expected)
+        some = {r["ContactKey"] for r in rows[:5]}
+        kept = events_from_table(table, graph, keep=some)
+        assert set(kept["contactKey"]) == some
+        assert kept.reset_index(drop=True).equals(
+            expected[expected["contactKey"].isin(some)].reset_index(drop=True))
+
+
+def test_a_real_download_read_column_wise_keeps_zones_and_reasons(graph):
+    from sfmc_nb.client import read_history_table
+    from sfmc_nb.journeys.history import events_from_table
+
+    text = ("TransactionTime,ContactKey,Status,DefinitionName,ActivityName,EventName,Result.Tags,Result.Messages\r\n"
+            "2024-02-16T09:23:06.564Z,c-1,DidNotMeetEntryCriteria,J,Ev,Ev,,"
+            "Type:User;Level:Error;ErrorCode:9;Message:Not eligible\r\n"
+            "2024-02-16T03:23:07,c-2,Complete,J,Score decision,Ev,,\r\n"
+            "2/16/2024 3:23:08 AM,c-3,Complete,J,Score decision,Ev,,\r\n"
+            "0001-01-01T00:00:00,c-4,Complete,J,Score decision,Ev,,\r\n")
+    events = events_from_table(read_history_table(text.encode()).frame, graph).set_index("contactKey")
+    assert events.loc["c-1", "time"] == pd.Timestamp("2024-02-16T09:23:06.564Z")
+    assert events.loc["c-2", "time"] == pd.Timestamp("2024-02-16T09:23:07Z")      # system time, UTC-6
+    assert events.loc["c-3", "time"] == pd.Timestamp("2024-02-16T09:23:08Z")
+    assert pd.isna(events.loc["c-4", "time"])
+    assert events.loc["c-1", "message"] == "Not eligible" and pd.isna(events.loc["c-2", "message"])
+    assert events.loc["c-2", "activityKey"] == graph.activities[0].key
+    assert events.equals(events_frame(text, graph).drop(columns="raw").set_index("contactKey"))

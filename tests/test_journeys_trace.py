@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
+import html
 import importlib
 import io
 import random
@@ -20,6 +21,7 @@ from sfmc_nb.errors import ApiError, ConfigurationError, UnexpectedAnswerError, 
 from sfmc_nb.journeys import JourneyGraph, JourneyTrace, events_frame, read_rows, trace
 
 trace_module = importlib.import_module("sfmc_nb.journeys.trace")   # the package's `trace` is the function
+follow_module = importlib.import_module("sfmc_nb.journeys.follow")
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ def tr(graph):
 def test_paths_in_time_order_with_the_trigger_left_out(tr):
     paths = tr.paths
     assert list(paths.index) == CONTACTS and paths.index.name == "contactKey"
-    assert list(paths.columns) == ["path", "at", "status"]
+    assert list(paths.columns) == ["at", "status", "message", "path"]     # where each one is now, first
     for contact, expected in EXPECTED.items():
         assert paths.loc[contact, "path"] == tuple(expected)
 
@@ -89,7 +91,8 @@ def test_a_trace_takes_an_events_frame_too(graph, tr):
 
 def test_expect_passes_when_every_path_matches(tr):
     result = tr.expect(EXPECTED)
-    assert list(result.columns) == ["contactKey", "expected", "actual", "passed"]
+    assert list(result.columns) == ["contactKey", "passed", "difference", "expected", "actual"]
+    assert (result["difference"] == "").all()
     assert result["passed"].all() and len(result) == len(EXPECTED)
     assert tr.assert_paths(EXPECTED)["passed"].all()
 
@@ -111,6 +114,16 @@ def test_expect_fails_for_another_path_a_shorter_one_and_no_history(tr):
                                           "c-unknown": True, "c-low": True}
     assert result.loc["c-none", "actual"] == () and result.loc["c-unknown", "actual"] == ()
     assert result.loc["c-medium-a", "actual"] == ("Score decision", "Random split", "Offer A")
+
+
+def test_expect_shows_whole_paths_where_they_differ(tr):
+    long_name = "Offer B for every contact who scored in the middle band last quarter"
+    result = tr.expect({"c-medium-a": ["Score decision", "Random split", long_name], "c-low": EXPECTED["c-low"]})
+    difference = result.set_index("contactKey").loc["c-medium-a", "difference"]
+    assert difference == f"Score decision → Random split → -{long_name} → +Offer A   (now at Offer A: Complete)"
+    assert result.set_index("contactKey").loc["c-low", "difference"] == ""
+    for shown in (repr(result), result._repr_html_(), repr(result.query("not passed"))):
+        assert long_name in html.unescape(shown) and "…" not in shown and "..." not in shown
 
 
 def test_assert_paths_names_each_failing_contact_and_the_difference(tr):
@@ -335,3 +348,63 @@ def test_csv_text_read_by_events_frame_takes_large_fields_and_says_what_it_canno
                           "are shown as \ufffd"]
     with pytest.raises(ValidationError, match="the journey history cannot be read as CSV: .*EOF inside string"):
         events_frame('ContactKey,ActivityName\r\nc-1,"never closed\r\n')
+
+
+# ---- history in the shapes real accounts give ---------------------------------------------------------------
+
+REAL_COLUMNS = ["TransactionTime", "ContactKey", "Status", "DefinitionName", "ActivityName", "EventName",
+                "Result.Tags", "Result.Messages"]   # a real download's header (no ActivityId, no ActivityType)
+
+
+def _real_download(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REAL_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("status", ["DidNotMeetEntryCriteria", "ContactPreviouslyInSameInteraction",
+                                    "ContactAlreadyInInteraction"])
+def test_an_entry_refused_at_the_trigger_ends_with_its_reason(graph, status):
+    reason = "Type:User;Level:Error;ErrorCode:120013;Message:Contact does not qualify for this journey"
+    text = _real_download([
+        ["2024-02-16T09:23:06.564Z", "c-refused", status, graph.name, "Some event", "Some event", "", reason],
+        ["2024-02-16T09:23:06.564Z", "c-in", "Complete", graph.name, graph.trigger.name, "Some event", "", ""],
+        ["2024-02-16T09:23:07.100Z", "c-in", "Complete", graph.name, "Score decision", "API Event", "", ""]])
+    tr = JourneyTrace(graph, text, ["c-refused", "c-in"])
+    assert tr.states.to_dict() == {"c-refused": "ended", "c-in": "moving"}
+    assert follow_module.moving(tr) == ["c-in"]              # follow=True stops asking about the refused one
+    refused = tr.paths.loc["c-refused"]
+    assert (refused["status"], refused["message"], refused["path"]) == (
+        status, "Contact does not qualify for this journey", ())
+    assert tr.counts.sum() == 1                              # the refusal is no step of the journey
+    events = tr.events.set_index("contactKey")
+    assert events.loc["c-refused", "message"] == "Contact does not qualify for this journey"
+    assert f"{status}: Contact does not qualify" in repr(tr)
+
+
+def test_a_search_items_nested_result_messages_is_the_events_message(graph):
+    items = [{"transactionTime": "2024-02-16T09:23:06.564Z", "contactKey": "c-1",
+              "status": "DidNotMeetEntryCriteria", "activityType": "trigger",
+              "result": {"status": "Failed", "messages": ["Type:User;Level:Error;ErrorCode:1;Message:Not eligible"]}},
+             {"transactionTime": "2024-02-16T09:23:07Z", "contactKey": "c-2", "status": "Failed",
+              "activityType": "trigger", "result.messages": "Type:System;Level:Error;ErrorCode:2;Message:No data"
+              "|Type:System;Level:Error;ErrorCode:3;Message:Try later"}]
+    events = events_frame(items, graph).set_index("contactKey")
+    assert events.loc["c-1", "message"] == "Not eligible"
+    assert events.loc["c-2", "message"] == "No data | Try later"
+
+
+def test_a_large_trace_shows_the_first_paths_and_says_how_many_more(graph):
+    rows = [{**r, "ContactKey": f"{n}-{r['ContactKey']}"} for n in range(10) for r in history_rows()]
+    tr = JourneyTrace(graph, rows)
+    assert len(tr.contact_keys) > 50
+    text, page = repr(tr), tr._repr_html_()
+    assert f"... {len(tr.contact_keys) - 50:,} more" in text
+    assert f"the first 50 of {len(tr.contact_keys):,} contacts" in page
+    paths = tr.paths
+    for contact in tr.contact_keys[:50]:               # the lines shown are those of the whole table
+        path = paths.loc[contact, "path"]
+        if path:
+            assert f"{contact}  " in text and trace_module.ARROW.join(path) in text

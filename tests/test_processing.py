@@ -58,9 +58,12 @@ MARGIN = 5.0          # generous: the machine is shared and noisy
 
 
 @pytest.fixture
-def queued(sb):
+def queued(sb, monkeypatch):
     """A run of BATCHES batches that stay queued (nothing is processed until the clock is moved), and a
-    connection with the default retry policy (real backoff, the way a user's connection retries)."""
+    connection with the default retry policy (real backoff, the way a user's connection retries). Followed
+    batch by batch, as a run whose date window holds other runs' entries is (the window's requests are bounded
+    the same way: test_a_hanging_status_endpoint_ends_a_wait_by_event_window_in_time)."""
+    monkeypatch.setattr(processing_module, "BY_EVENT_AFTER", BATCHES)
     sb.configure(process_delay=600)
     connection = sfmc_nb.connect(sandbox=sb, timeout=(2.0, READ_TIMEOUT), set_default=False)
     res = sfmc_nb.enter_journey(people(BATCHES * 100, "q"), sb.event_key, data="all", connection=connection)
@@ -126,6 +129,36 @@ def test_a_second_entry_into_a_single_entry_journey_is_errored_with_the_reason(s
     refused = {e["contactKey"]: e["message"] for e in sb.entries(sb.single_entry_event_key)
                if e["status"] == "errored"}
     assert refused == {"once-001": frame.loc["once-001", "processing_message"]}   # the sandbox's own record
+
+
+def test_a_large_run_is_followed_by_event_and_date_window_in_a_few_requests(sb, conn):
+    first = sfmc_nb.enter_journey(people(30, "big"), sb.single_entry_event_key, data="all", connection=conn)
+    first.wait(timeout=10, poll=0.02)
+    sb.backdate(hours=3)                     # the earlier run was hours ago (before the window, whatever the zone)
+    big = people(2500, "big")                # 25 batches; big-000 .. big-029 entered before: refused again
+    res = sfmc_nb.enter_journey(big, sb.single_entry_event_key, data="all", connection=conn, again=True)
+    assert res.counts["queued"] == 2500
+    start = len(sb.request_log)
+    res.wait(timeout=60, poll=0.05)
+    assert status_requests(sb, start) < 25 // 2      # not one request per batch
+    frame = res.to_frame().set_index("contactKey")
+    record = {e["contactKey"]: (e["status"], e["message"]) for e in sb.entries(sb.single_entry_event_key)
+              if e["createdDate"] >= min(x["createdDate"] for x in sb.entries(sb.single_entry_event_key)[30:])}
+    assert len(record) == 2500
+    for key, (status, message) in record.items():    # the sandbox's own record, row by row
+        assert frame.loc[key, "processing"] == status, key
+        assert (frame.loc[key, "processing_message"] == message) if status == "errored" else pd.isna(
+            frame.loc[key, "processing_message"])
+    assert res.processing_counts == {"processed": 2470, "errored": 30, "pending": 0}
+
+
+def test_a_large_run_sharing_its_window_with_another_run_is_followed_batch_by_batch(sb, conn):
+    res = sfmc_nb.enter_journey(people(2500, "own"), sb.event_key, data="all", connection=conn)
+    sfmc_nb.enter_journey(people(5, "other"), sb.event_key, data="all", connection=conn)   # in the same window
+    start = len(sb.request_log)
+    res.wait(timeout=60, poll=0.05)
+    assert status_requests(sb, start) >= 25          # the window holds entries of another run: per batch
+    assert res.processing_counts == {"processed": 2500, "errored": 0, "pending": 0}
 
 
 def test_rows_still_queued_when_the_time_is_up_are_pending_and_a_later_wait_finishes_them(sb, conn):
@@ -282,6 +315,15 @@ def test_a_hanging_status_endpoint_ends_the_wait_in_time(sb, queued):
     assert frame.loc[~first, "processing_message"].str.match(
         rf"wait timed out after 1 s: 0 of {BATCHES} batches checked \(the status endpoint failed: .*no answer").all()
     finish(sb, res)                          # new connections, answered at once: the result is still usable
+
+
+def test_a_hanging_status_endpoint_ends_a_wait_by_event_window_in_time(sb, queued, monkeypatch):
+    monkeypatch.setattr(processing_module, "BY_EVENT_AFTER", 20)   # this run is asked about by event window first
+    sb.configure(latency=3600)                                      # every status answer hangs
+    assert timed_wait(queued, 1.5) <= 1.5 + READ_TIMEOUT + MARGIN
+    assert queued.processing_counts["pending"] == BATCHES * 100
+    sb.configure(latency=0)
+    finish(sb, queued)
 
 
 def test_a_status_endpoint_answering_500_ends_the_wait_in_time(sb, queued):

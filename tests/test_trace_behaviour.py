@@ -61,7 +61,7 @@ def enter(sb, conn, keys=BRANCHES, event_key=None, again=False):
 def assert_same_as_the_sandbox(tr: JourneyTrace, sb, journey_key="welcome-journey"):
     record = {p["contactKey"]: p for p in sb.paths(journey_key, tr.contact_keys)}
     assert set(record) == set(tr.contact_keys)
-    for contact, (path, at, status) in tr.paths.iterrows():
+    for contact, (at, status, _message, path) in tr.paths.iterrows():
         mine = record[contact]
         assert (list(path), at, status) == (mine["path"], mine["at"], mine["status"]), contact
 
@@ -273,6 +273,43 @@ def test_res_trace_leaves_out_an_earlier_run_of_the_same_contact(sb, conn):
     assert second.trace().paths.loc["vip-flag", "path"] == ("Welcome email", "Wait 1 day")
     assert trace("welcome-journey", ["vip-flag"], connection=conn).paths.loc["vip-flag", "path"] == tuple(
         START + ["VIP offer", "Welcome email", "Wait 1 day"])    # without since: both runs, in time order
+
+
+def test_an_entry_refused_by_its_entry_mode_ends_with_its_reason_and_follow_stops_at_once(sb, conn):
+    df = pd.DataFrame({"SubscriberKey": ["once-1"], "Score": [75], "Email": ["once-1@example.com"]})
+    sfmc_nb.enter_journey(df, sb.single_entry_event_key, data="all", connection=conn).wait(timeout=10, poll=0.02)
+    time.sleep(0.05)                                        # a moment between the runs, as between real ones
+    second = sfmc_nb.enter_journey(df, sb.single_entry_event_key, data="all", connection=conn, again=True)
+    second.wait(timeout=10, poll=0.02)
+    start = len(sb.request_log)
+    tr = second.trace(follow=True, timeout=30, poll=0.05)
+    downloads = [r for r in sb.request_log[start:] if r["path"] == HISTORY + "download"]
+    assert len(downloads) == 1                              # refused means stopped: nothing to read again
+    assert tr.states["once-1"] == "ended" and not any("still be moving" in n for n in tr.notes)
+    at, status, message, path = tr.paths.loc["once-1"]
+    assert (status, path) == ("ContactPreviouslyInSameInteraction", ())
+    assert "re-entry" in message
+    refused = tr.events[tr.events["status"] == "ContactPreviouslyInSameInteraction"]
+    assert refused["message"].str.contains("re-entry").all() and len(refused) == 1
+
+
+def test_a_large_trace_reads_the_history_by_time_window_and_finds_the_same(sb, conn, monkeypatch):
+    res = enter(sb, conn)
+    sb.advance(days=2)
+    by_key = res.trace()
+    monkeypatch.setattr(trace_module, "BY_WINDOW_AFTER", 0)            # as for more than 2,000 contacts
+    monkeypatch.setattr(trace_module, "HISTORY_CONTACTS_PER_WINDOW", 5)  # 12 contacts: 3 windows
+    start = len(sb.request_log)
+    by_window = res.trace()
+    downloads = [r for r in sb.request_log[start:] if r["path"] == HISTORY + "download"]
+    assert len(downloads) in (3, 4)     # 3 windows to now; or to the last entry (and a second later), then one more
+    assert_same_as_the_sandbox(by_window, sb)
+    assert by_window.paths.equals(by_key.paths) and by_window.counts.equals(by_key.counts)
+    assert by_window.states.equals(by_key.states) and by_window.svg() == by_key.svg()
+    assert by_window.summary() == by_key.summary() and by_window.notes == by_key.notes
+    seen = lambda tr: sorted(tr.events[["contactKey", "time", "activityKey", "status"]].astype(str)  # noqa: E731
+                             .itertuples(index=False, name=None))
+    assert seen(by_window) == seen(by_key)
 
 
 def test_nothing_to_trace_without_queued_rows(sb, conn):

@@ -86,8 +86,14 @@ def _tls_reason(err: BaseException) -> str:
 
 
 def transport_failure(exc: BaseException, *, what: str, host: str, method: str, path: str,
-                      read_timeout: float) -> TransportError:
-    """The error for a request to ``host`` that got no answer: what happened, whether it left, what to check."""
+                      read_timeout: float, changes_state: bool = True) -> TransportError:
+    """The error for a request to ``host`` that got no answer: what happened, whether it left, what to check.
+
+    ``changes_state=False`` marks a read (a history download, a status query): it changes nothing whether or not
+    it arrived, so its error says it may simply be asked again instead of "may have been carried out".
+    """
+    fate = "the request may have been carried out" if changes_state else \
+        "it only reads, so it changed nothing and may simply be asked again"
     if isinstance(exc, requests.exceptions.ProxyError):
         return ConnectError(f"{what}: could not get through the proxy to {host}: check HTTPS_PROXY / NO_PROXY "
                             "(and the proxy's own address); nothing was sent", method=method, path=path)
@@ -98,7 +104,7 @@ def transport_failure(exc: BaseException, *, what: str, host: str, method: str, 
                             method=method, path=path)
     if tls is not None:
         return OutcomeUnknownError(f"{what}: the TLS connection to {host} broke after the request was sent "
-                                   f"({_tls_reason(tls)}); the request may have been carried out",
+                                   f"({_tls_reason(tls)}); {fate}",
                                    method=method, path=path)
     if any(isinstance(e, (NameResolutionError, socket.gaierror)) for e in _chain(exc)):
         return ConnectError(f"{what}: could not resolve {host}: check the subdomain (SFMC_SUBDOMAIN / "
@@ -118,10 +124,10 @@ def transport_failure(exc: BaseException, *, what: str, host: str, method: str, 
         return ConnectError(f"{what}: could not connect to {host} (connection refused): check the host and port "
                             "and that this network may reach it; nothing was sent", method=method, path=path)
     if isinstance(exc, requests.exceptions.Timeout):
-        return OutcomeUnknownError(f"{what}: no answer from {host} within {read_timeout:g} s; the request may have "
-                                   "been carried out", method=method, path=path)
+        return OutcomeUnknownError(f"{what}: no answer from {host} within {read_timeout:g} s; {fate}",
+                                   method=method, path=path)
     if not isinstance(exc, requests.exceptions.RequestException):
-        return OutcomeUnknownError(f"{what}: the request to {host} failed ({type(exc).__name__}); the request "
-                                   "may have been carried out", method=method, path=path)
-    return OutcomeUnknownError(f"{what}: the connection to {host} was closed before the answer arrived; the "
-                               "request may have been carried out", method=method, path=path)
+        return OutcomeUnknownError(f"{what}: the request to {host} failed ({type(exc).__name__}); {fate}",
+                                   method=method, path=path)
+    return OutcomeUnknownError(f"{what}: the connection to {host} was closed before the answer arrived; {fate}",
+                               method=method, path=path)

@@ -16,7 +16,7 @@ and its answer's model to ``models``. The client never imports IPython or ipywid
 from __future__ import annotations
 
 from ._connection import Connection, connect, default_connection, set_default_connection
-from ._history import HistoryRows, read_history_csv
+from ._history import HistoryRows, HistoryTable, read_history_csv, read_history_table
 from ._retry import RetryPolicy
 from .models import (
     BatchAnswer,
@@ -35,5 +35,6 @@ from .models import (
 __all__ = [
     "Connection", "connect", "default_connection", "set_default_connection", "RetryPolicy",
     "BatchAnswer", "Journey", "JourneyList", "EventDefinition", "Field", "FieldList", "entry_fields_frame",
-    "Membership", "ExitProblemList", "ExitStatusList", "StatusItemList", "HistoryRows", "read_history_csv",
+    "Membership", "ExitProblemList", "ExitStatusList", "StatusItemList", "HistoryRows", "HistoryTable",
+    "read_history_csv", "read_history_table",
 ]

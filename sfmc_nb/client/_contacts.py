@@ -7,7 +7,7 @@ from typing import Any
 
 from .._rules import MAX_CONTACTS_PER_LOOKUP
 from ..errors import ValidationError
-from ._history import HistoryRows, history_answer
+from ._history import HistoryRows, HistoryTable, history_answer
 from ._transport import Transport, read_json
 from .models import ExitProblemList, ExitStatusList, Membership
 
@@ -17,6 +17,8 @@ MEMBERSHIP_PATH = "/interaction/v1/interactions/contactMembership"
 EXIT_PATH = "/interaction/v1/interactions/contactexit"
 EXIT_STATUS_PATH = "/interaction/v1/interactions/contactexit/status"
 HISTORY_PATH = "/interaction/v1/interactions/journeyhistory/download"
+LARGE_DOWNLOAD_TIMEOUT = 300.0
+"""Seconds a history download by time window may take to answer (files up to 1 GB are documented)."""
 
 
 class ContactEndpoints(Transport):
@@ -63,12 +65,32 @@ class ContactEndpoints(Transport):
                         start: str | None = None, end: str | None = None) -> HistoryRows:
         """``POST .../journeyhistory/download``: the history rows (CSV) as dicts, with the answer's ``columns`` and
         ``notes``; an answer that is not that CSV (an HTML page, an empty body) is an ``UnexpectedAnswerError``."""
+        resp = self._history_download(contact_keys, definition_ids, statuses, start, end)
+        rows = history_answer(resp, "POST", HISTORY_PATH)
+        assert isinstance(rows, HistoryRows)
+        return rows
+
+    def journey_history_table(self, *, contact_keys: Sequence[str] | None = None,
+                              definition_ids: Sequence[str] | None = None, statuses: Sequence[str] | None = None,
+                              start: str | None = None, end: str | None = None) -> HistoryTable:
+        """The same download read as one DataFrame (:class:`HistoryTable`): for a large run's history, which one
+        dict per row would make slow and big. The service writes a large file before it answers: the answer is
+        awaited up to :data:`LARGE_DOWNLOAD_TIMEOUT` seconds."""
+        resp = self._history_download(contact_keys, definition_ids, statuses, start, end, LARGE_DOWNLOAD_TIMEOUT)
+        table = history_answer(resp, "POST", HISTORY_PATH, table=True)
+        assert isinstance(table, HistoryTable)
+        return table
+
+    def _history_download(self, contact_keys: Sequence[str] | None, definition_ids: Sequence[str] | None,
+                          statuses: Sequence[str] | None, start: str | None, end: str | None,
+                          read_timeout: float | None = None) -> Any:
         body = {"start": start, "end": end, "contactKeys": list(contact_keys or []) or None,
                 "definitionIds": list(definition_ids or []) or None, "statuses": list(statuses or []) or None}
         body = {k: v for k, v in body.items() if v is not None}
         resp, _ = self.request("POST", HISTORY_PATH, json_body=body, params={"columns": HISTORY_COLUMNS},
-                               headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"})
-        return history_answer(resp, "POST", HISTORY_PATH)
+                               headers={"x-direct-pipe": "true", "Accept": "text/csv, application/json"},
+                               read_timeout=read_timeout)
+        return resp
 
 
 # the documented default columns of a history download, plus Message (asking with columns= replaces the defaults)

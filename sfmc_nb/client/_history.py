@@ -8,11 +8,12 @@ A 200 answer that holds no history is not "no rows": a login page or an empty bo
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import requests
@@ -21,12 +22,14 @@ from .._rules import join_limited, one_line
 from ..errors import UnexpectedAnswerError, ValidationError
 from ._answers import text_excerpt
 
-__all__ = ["HistoryRows", "read_history_csv", "history_answer", "KEY_COLUMN", "ACTIVITY_COLUMNS"]
+__all__ = ["HistoryRows", "HistoryTable", "read_history_csv", "read_history_table", "history_answer", "KEY_COLUMN",
+           "ACTIVITY_COLUMNS"]
 
 KEY_COLUMN = "ContactKey"
 ACTIVITY_COLUMNS = ("ActivityId", "ActivityName", "ActivityType")
 """A history answer needs the contact's key and at least one of these (what the contact reached) to be traced."""
 _EXCERPT = 200              # characters of an unexpected answer kept in the error
+_PEEK = 4096               # bytes of an answer looked at to tell what it is
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 
 
@@ -39,6 +42,54 @@ class HistoryRows(list[dict[str, Any]]):
         super().__init__(rows)
         self.columns: tuple[str, ...] = tuple(columns)
         self.notes: list[str] = list(notes)
+
+
+class HistoryTable(NamedTuple):
+    """A history download read as one DataFrame (text columns; the many-times-repeated ones as categories), for
+    downloads too large to hold as one dict per row, with the header's ``columns`` and ``notes``."""
+
+    frame: pd.DataFrame
+    columns: tuple[str, ...]
+    notes: list[str]
+
+
+_REPEATED = {"status", "definitionid", "definitionname", "activityid", "activityname", "activitytype", "message",
+             "result.messages", "eventname"}
+
+
+def read_history_table(data: bytes, charset: str | None = None) -> HistoryTable:
+    """CSV bytes as a :class:`HistoryTable`: read straight from the bytes by pandas (no text copy, no dict per row),
+    missing values as empty text, repeated columns stored once per distinct value."""
+    encoding = "utf-8"
+    if charset:
+        try:
+            encoding = codecs.lookup(charset).name
+        except LookupError:
+            pass
+    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    if not data[:_PEEK].strip() and not data.strip():
+        return HistoryTable(pd.DataFrame(), (), [])
+    line = data[:data.find(b"\n") + 1 or len(data)].decode(encoding, errors="replace").lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(line)), [])
+    dtypes = {name: ("category" if name.strip().lower() in _REPEATED else object) for name in header}
+    try:      # straight from the bytes: no text copy of a large answer
+        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, dtype=dtypes, keep_default_na=False, na_values=[],
+                            index_col=False)
+        notes: list[str] = []
+    except UnicodeDecodeError:     # bytes that are not text: read them replaced, with a note
+        text, note = _decode(data, charset)
+        notes = [note] if note else []
+        try:
+            frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype=dtypes, keep_default_na=False,
+                                na_values=[], index_col=False)
+        except (pd.errors.EmptyDataError, ValueError) as exc:
+            raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
+    except pd.errors.EmptyDataError:
+        return HistoryTable(pd.DataFrame(), (), [])
+    except ValueError as exc:
+        raise ValidationError(f"the journey history cannot be read as CSV: {one_line(exc, 300)}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return HistoryTable(frame, tuple(frame.columns), notes)
 
 
 def read_history_csv(data: str | bytes, charset: str | None = None) -> HistoryRows:
@@ -86,20 +137,21 @@ def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
             f"at byte {exc.start:,}): they are shown as \ufffd")
 
 
-def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRows:
-    """The rows of a history download; an answer that is not the CSV asked for is an
-    :class:`UnexpectedAnswerError` saying what came instead and what to do."""
+def history_answer(resp: requests.Response, method: str, path: str, *, table: bool = False
+                   ) -> HistoryRows | HistoryTable:
+    """The rows of a history download (``table=True``: a :class:`HistoryTable`); an answer that is not the CSV
+    asked for is an :class:`UnexpectedAnswerError` saying what came instead and what to do."""
     data = resp.content or b""
     content_type = resp.headers.get("Content-Type") or ""
     media = content_type.split(";")[0].strip().lower()
-    first = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    first = data[:_PEEK].lstrip(b"\xef\xbb\xbf \t\r\n")[:1]    # a prefix: a large answer is not copied
     excerpt = text_excerpt(_printable(data[:_EXCERPT * 20].decode("utf-8", errors="replace")), _EXCERPT)
 
     def refuse(what: str) -> UnexpectedAnswerError:
         return UnexpectedAnswerError(status=resp.status_code, method=method, path=path, body=excerpt,
                                      message=f"the journey history answer is {what}")
 
-    if not data.strip():
+    if not data[:_PEEK].strip() and not data.strip():
         raise refuse("empty, not the CSV asked for (a download without rows still has its header line): ask "
                      "again; if it stays empty, the tenant's journey history service is not answering")
     if data[:2] == b"\x1f\x8b":
@@ -112,7 +164,8 @@ def history_answer(resp: requests.Response, method: str, path: str) -> HistoryRo
         raise refuse(f"JSON, not the CSV asked for: {_json_message(data)}")
     match = _CHARSET.search(content_type)
     try:
-        rows = read_history_csv(data, match.group(1) if match else None)
+        read = read_history_table if table else read_history_csv
+        rows = read(data, match.group(1) if match else None)
     except ValidationError as exc:
         raise refuse(f"not CSV that can be read: {exc}") from None
     names = {c.lower() for c in rows.columns}

@@ -83,6 +83,7 @@ class _Call:
     changes_state: bool
     retry: bool
     deadline: float | None = None   # time.monotonic() moment the call must be over by (one attempt's timeout aside)
+    read_timeout: float | None = None   # a longer read timeout than the connection's, for a large download
     attempts: int = 0
     refreshed: bool = False
     waited: float = 0.0
@@ -157,7 +158,7 @@ class Transport:
 
     def request(self, method: str, path: str, *, params: dict | None = None, json_body: Any = None,
                 headers: dict | None = None, changes_state: bool = False, retry: bool = True,
-                deadline: float | None = None) -> tuple[requests.Response, int]:
+                deadline: float | None = None, read_timeout: float | None = None) -> tuple[requests.Response, int]:
         """Send one REST call; return the 2xx response and the number of attempts it took.
 
         ``changes_state=True`` marks calls that must not run twice (retried only when refused
@@ -165,9 +166,11 @@ class Transport:
         the 401 refresh-once applies in both cases. ``deadline`` (a ``time.monotonic()`` moment) bounds the call:
         each attempt's timeouts are cut to the time left (at least :data:`MIN_TIMEOUT`) and a retry that would
         start past it raises the last error instead, so a caller with a time limit overruns it by one attempt at most.
+        ``read_timeout`` lengthens the wait for the answer of this call (a large download is written before it is
+        sent).
         """
         call = self._prepare(method, path, params, json_body, headers, changes_state, retry)
-        call.deadline = deadline
+        call.deadline, call.read_timeout = deadline, read_timeout
         while True:
             call.attempts += 1
             token = self._token_for(call)
@@ -235,7 +238,8 @@ class Transport:
         except (requests.exceptions.RequestException, ValueError) as exc:
             # incl. an answer cut off mid-body, and http.client refusing a header (its text quotes the value)
             failure = transport_failure(exc, what=f"{call.method} {call.path}", host=host_of(url),
-                                        method=call.method, path=call.path, read_timeout=timeout[1])
+                                        method=call.method, path=call.path, read_timeout=timeout[1],
+                                        changes_state=call.changes_state)
             self._count(failure.sent)
             return failure
         self._count(True)
@@ -245,10 +249,12 @@ class Transport:
 
     def _timeout_for(self, call: _Call) -> tuple[float, float]:
         """The ``(connect, read)`` timeout of the next attempt: the connection's, cut to what the deadline leaves."""
+        timeout = self.timeout if call.read_timeout is None else (self.timeout[0],
+                                                                  max(self.timeout[1], call.read_timeout))
         if call.deadline is None:
-            return self.timeout
+            return timeout
         left = max(math.ceil((call.deadline - time.monotonic()) * 10) / 10, MIN_TIMEOUT)   # 0.1 s steps: "3 s"
-        return min(self.timeout[0], left), min(self.timeout[1], left)
+        return min(timeout[0], left), min(timeout[1], left)
 
     def _count(self, sent: bool) -> None:
         if sent:

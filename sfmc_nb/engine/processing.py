@@ -6,7 +6,9 @@ status endpoint tells (docs: "Batch status"). :class:`Processing` is what ``Entr
 ``EntryResult.trace()`` run; the engine attaches one to every live run.
 
 ``wait`` asks by ``requestId``, one request per batch of up to 100 members (``$pageSize`` 100; more pages only
-if the service keeps pages smaller), and stops asking about a batch once none of its members is queued. It
+if the service keeps pages smaller), and stops asking about a batch once none of its members is queued. A run of
+more than ``BY_EVENT_AFTER`` batches is first asked about as a whole, by event key and date window (how many are
+still queued, then which errored), in a few requests whatever its size; the per-batch lookups are the fallback. It
 polls every ``poll`` seconds, the interval growing by half each time up to :data:`MAX_POLL`, for ``timeout``
 seconds at most; rows still queued then are ``pending``.
 
@@ -32,6 +34,7 @@ from ..errors import RateLimitError, SfmcError, ValidationError
 from ..journeys import JourneyGraph, JourneyTrace, journey_for_event
 from ..journeys import trace as trace_journey
 from ..results import EntryResult
+from .dates import tenant_time
 
 __all__ = ["Processing", "STATUS_PAGE_SIZE", "MAX_POLL", "MAX_WAIT"]
 
@@ -41,6 +44,8 @@ MAX_POLL = 5.0           # seconds between two rounds at most
 MAX_WAIT = 3600.0        # the longest wait() allowed
 SANDBOX_SLACK = 0.001    # seconds before the run's first request that res.trace() reads history from
 REAL_TENANT_SLACK = 3600.0   # the same on a real tenant, whose history dates' time zone is not certain
+BY_EVENT_AFTER = 20      # batches: a wait about more asks by event key and date window first
+EVENT_WINDOW_SLACK = 2.0  # seconds before the run's first request that window starts (the server clock is known to 1 s)
 _FINAL = ("processed", "errored")
 _MESSAGE_FIELDS = ("message", "errorMessage", "statusMessage", "error", "reason", "errors")
 
@@ -104,6 +109,8 @@ class Processing:
         problems: dict[Lookup, str] = {}
         stopped = ""
         try:
+            if len(open_) > BY_EVENT_AFTER:
+                self._by_event(result, open_, deadline, poll, checked)
             while open_:
                 pause = self._round(result, open_, deadline, checked, problems)
                 remaining = deadline - self._clock()
@@ -141,6 +148,84 @@ class Processing:
                 del open_[lookup]
                 del self._asked[lookup]
         return 0.0
+
+    def _by_event(self, result: EntryResult, open_: dict[Lookup, list[int]], deadline: float, poll: float,
+                  checked: set[Lookup]) -> None:
+        """A large run asked about as a whole: how many entries of its event since just before its first request
+        are still queued (one request a round), then, once none is, whether that window holds exactly this run's
+        entries and which of them errored (a page per 100 errors). Then every other row is processed: a few
+        requests instead of one per batch. Anything else (entries of another run in the window, an answer
+        without ``count``, a failure) leaves the rows to the per-batch lookups."""
+        sent = [t for t in (result.sent_at[p] for ps in open_.values() for p in ps) if t is not None]
+        if not sent or not result.event_key:
+            return
+        ours = sum(1 for status in result.status if status == "queued")
+        clock = tenant_time(self.conn)
+        delay = poll
+        try:
+            if not clock.learned:    # one batch's items tell the tenant's time zone: the window starts when it should
+                lookup = next(iter(open_))
+                items = self._items(lookup, deadline)
+                clock.learn_from(items, self.conn.server_clock_offset)
+                checked.add(lookup)
+                if self._apply(result, open_[lookup], items):
+                    del open_[lookup]
+            window = {"event_key": result.event_key,
+                      "start_date": clock.start_date(min(sent) - EVENT_WINDOW_SLACK, self.conn.server_clock_offset)}
+            while True:
+                queued = self._count(window, "queued", deadline)
+                if queued is None:
+                    return
+                if queued == 0:
+                    break
+                remaining = deadline - self._clock()
+                if remaining <= 0:
+                    return
+                self._sleep(min(delay, remaining))
+                delay = min(delay * 1.5, MAX_POLL)
+            if self._count(window, None, deadline) != ours:
+                return
+            errored = self._errored(window, deadline)
+        except (SfmcError, _OutOfTime):
+            return
+        if errored is None:
+            return
+        for lookup, positions in list(open_.items()):
+            for pos in positions:
+                item = errored.get(str(result.event_instance_id[pos] or ""))
+                if item is not None:
+                    result.set_processing(pos, "errored", _message(item))
+                elif result.processing[pos] not in _FINAL:
+                    result.set_processing(pos, "processed", None)
+            checked.add(lookup)
+            del open_[lookup]
+            self._asked.pop(lookup, None)
+
+    def _count(self, window: dict, kind: str | None, deadline: float) -> int | None:
+        """How many status items of the window (of one ``type``); None when the answer does not say."""
+        left = deadline - self._clock()
+        if left <= 0:
+            raise _OutOfTime
+        data = self.conn.batch_status_page(page=1, page_size=1, type=kind, deadline=time.monotonic() + left, **window)
+        return int_or_none(data.get("count"))
+
+    def _errored(self, window: dict, deadline: float) -> dict[str, dict] | None:
+        """The window's errored items by eventInstanceId, every page read; None when they did not all come."""
+        found: dict[str, dict] = {}
+        page, expected = 1, None
+        while expected is None or len(found) < expected:
+            left = deadline - self._clock()
+            if left <= 0:
+                raise _OutOfTime
+            data = self.conn.batch_status_page(page=page, page_size=STATUS_PAGE_SIZE, type="errored",
+                                               deadline=time.monotonic() + left, **window)
+            expected = int_or_none(data.get("count"))
+            got = [i for i in data.get("items") or [] if isinstance(i, dict) and i.get("eventInstanceId")]
+            if expected is None or (not got and len(found) < expected):
+                return None
+            found.update((str(i["eventInstanceId"]), i) for i in got)
+            page += 1
+        return found
 
     @staticmethod
     def _leave_pending(result: EntryResult, open_: dict[Lookup, list[int]], timeout: float, stopped: str,
@@ -237,8 +322,11 @@ class Processing:
                 self._journeys[result.event_key] = journey
         if since is None:
             since = self._run_start(result, positions)
+        sent = [t for t in (result.sent_at[p] for p in positions) if t is not None]
+        until = datetime.fromtimestamp(max(sent) + (self.conn.server_clock_offset or 0.0) + 1.0, tz=timezone.utc) \
+            if sent else None
         return trace_journey(journey, keys, connection=self.conn, since=since, follow=follow, timeout=timeout,
-                             poll=poll)
+                             poll=poll, until=until)
 
     def _run_start(self, result: EntryResult, positions: Sequence[int]) -> datetime | None:
         """Just before the run's first request (so an earlier run's steps are left out): a moment ago on the

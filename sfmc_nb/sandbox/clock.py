@@ -34,8 +34,7 @@ def now_utc() -> datetime:
 
 def system_time(moment: datetime) -> str:
     """``2026-11-27T03:54:17.993``: Marketing Cloud system time, milliseconds, no offset written."""
-    local = moment.astimezone(SYSTEM_TIME)
-    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+    return moment.astimezone(SYSTEM_TIME).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def api_date(moment: datetime, style: str) -> str:

@@ -102,12 +102,13 @@ class Journeys:
         return run
 
     def refuse(self, contact_key: str, journey: JourneyVersion | None, event_id: str, moment: float,
-               event_key: str, event_name: str, message: str) -> None:
-        """An entry refused at processing: a ``Failed`` trigger row (no run starts)."""
+               event_key: str, event_name: str, message: str, status: str = "Failed") -> None:
+        """An entry refused at processing: a trigger row saying why (``Failed``, or the status Marketing Cloud
+        writes for the reason, e.g. ``ContactPreviouslyInSameInteraction``); no run starts."""
         when = self.clock.wall(moment)
         seq = len(self.rows)
-        row = HistoryRow(seq, when, contact_key, "Failed", message, event_id=event_id, activity_type="trigger",
-                         activity_name=event_name, entry_source=event_key, ended=when, final_status="Failed",
+        row = HistoryRow(seq, when, contact_key, status, message, event_id=event_id, activity_type="trigger",
+                         activity_name=event_name, entry_source=event_key, ended=when, final_status=status,
                          final_message=message)
         if journey is not None:
             row.definition_id, row.definition_key = journey.id, journey.key

@@ -102,7 +102,9 @@ def batch_status(t: Tenant, req: Request) -> Answer:
     start = _moment(q.get("startdate"), "startDate") or now - timedelta(days=30)
     end = _moment(q.get("enddate"), "endDate")
     landed = now - timedelta(seconds=float(t.faults.status_lag))   # newer entries are not listed yet
-    rows = [e for e in t.entry_rows() if e.request_id is not None
+    indexed = next((attr for attr in ("request_id", "event_instance_id", "contact_key") if attr in wanted), None)
+    candidates = t.entries_with(indexed, wanted[indexed]) if indexed else t.entry_rows()
+    rows = [e for e in candidates if e.request_id is not None
             and all(getattr(e, attr) == value for attr, value in wanted.items())
             and (not kind or e.status == kind) and start <= e.created <= landed and (end is None or e.created <= end)]
     order_field, _, direction = q.get("$orderby", "").strip().partition(" ")

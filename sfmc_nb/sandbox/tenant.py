@@ -27,6 +27,7 @@ from .tokens import Tokens
 __all__ = ["DOCS", "ApiError", "OAuthError", "Tenant", "Entry", "ExitRequest", "iso", "now_utc"]
 
 SINGLE_ENTRY = "SingleEntryAcrossAllVersions"
+REENTRY_REFUSED = "ContactPreviouslyInSameInteraction"   # the history status of an entry its entry mode refused
 INTERACTION_LIMIT = 10  # journeys one entry event may serve
 
 
@@ -74,6 +75,8 @@ class Tenant:
         self._ids = random.Random(f"sfmc-sandbox-ids-{seed}")
         self._seq = 0
         self._entries: list[Entry] = []
+        self._by_field: dict[str, dict[str, list[Entry]]] = {"request_id": {}, "event_instance_id": {},
+                                                            "contact_key": {}}   # the status endpoint's lookups
         self._exits: dict[tuple[str, str, int], ExitRequest] = {}
         self._pending: list[tuple[float, int, Entry | ExitRequest | Wake]] = []  # a heap, soonest first
         self._entered: set[tuple[str, str]] = set()
@@ -176,6 +179,10 @@ class Tenant:
         entry = Entry(self._next_seq(), contact_key, event.key, self.new_id(), request_id, dict(data), created,
                       self.clock.now() + delay)
         self._entries.append(entry)
+        for name, index in self._by_field.items():
+            value = getattr(entry, name)
+            if value is not None:
+                index.setdefault(value, []).append(entry)
         self._schedule(entry.due, entry)
         return entry
 
@@ -230,21 +237,22 @@ class Tenant:
             message = (f"Contact '{ck}' already entered journey {names}; its entry mode {SINGLE_ENTRY} "
                        "does not allow re-entry.")
             if not accepted:
-                self._fail(entry, refused, message)
+                self._fail(entry, refused, message, REENTRY_REFUSED)
                 return
             for journey in refused:
-                self.journeys.refuse(ck, journey, entry.event_instance_id, entry.due, event.key, event.name, message)
+                self.journeys.refuse(ck, journey, entry.event_instance_id, entry.due, event.key, event.name, message,
+                                     REENTRY_REFUSED)
         entry.status, entry.journeys = "processed", accepted
         for journey in accepted:
             self._entered.add((ck, journey.key))
             self.journeys.start(ck, journey, entry.data, entry.event_instance_id, entry.due, event.name)
 
-    def _fail(self, entry: Entry, journeys: list[JourneyVersion], message: str) -> None:
+    def _fail(self, entry: Entry, journeys: list[JourneyVersion], message: str, status: str = "Failed") -> None:
         entry.status, entry.message, entry.journeys = "errored", message, journeys
         event = self.content.events[entry.event_key]
         for journey in journeys or [None]:
             self.journeys.refuse(entry.contact_key, journey, entry.event_instance_id, entry.due, event.key,
-                                 event.name, message)
+                                 event.name, message, status)
 
     def _complete_exit(self, request: ExitRequest) -> None:
         request.done = True
@@ -266,6 +274,13 @@ class Tenant:
         with self.lock:
             self.settle()
             return list(self._entries)
+
+    def entries_with(self, field: str, value: str) -> list[Entry]:
+        """Entries whose ``request_id``, ``event_instance_id`` or ``contact_key`` is ``value`` (an index, so a
+        status query about one batch does not read every entry of a large run)."""
+        with self.lock:
+            self.settle()
+            return list(self._by_field[field].get(value, ()))
 
     def history_rows(self) -> list[HistoryRow]:
         with self.lock:
