@@ -60,13 +60,7 @@ _REPEATED = {"status", "definitionid", "definitionname", "activityid", "activity
 def read_history_table(data: bytes, charset: str | None = None) -> HistoryTable:
     """CSV bytes as a :class:`HistoryTable`: read straight from the bytes by pandas (no text copy, no dict per row),
     missing values as empty text, repeated columns stored once per distinct value."""
-    encoding = "utf-8"
-    if charset:
-        try:
-            encoding = codecs.lookup(charset).name
-        except LookupError:
-            pass
-    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    encoding = _encoding(charset)
     if not data[:_PEEK].strip() and not data.strip():
         return HistoryTable(pd.DataFrame(), (), [])
     line = data[:data.find(b"\n") + 1 or len(data)].decode(encoding, errors="replace").lstrip("\ufeff")
@@ -120,15 +114,20 @@ def read_history_csv(data: str | bytes, charset: str | None = None) -> HistoryRo
     return HistoryRows((dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)), columns, notes)
 
 
-def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    """The text, and a note when some bytes were not text in the answer's charset (they become U+FFFD)."""
+def _encoding(charset: str | None) -> str:
+    """The codec of an answer's charset: UTF-8 (a leading byte-order mark skipped) unless it names a known one."""
     encoding = "utf-8"
     if charset:
         try:
             encoding = codecs.lookup(charset).name
         except LookupError:
             pass
-    encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+    return "utf-8-sig" if encoding == "utf-8" else encoding
+
+
+def _decode(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """The text, and a note when some bytes were not text in the answer's charset (they become U+FFFD)."""
+    encoding = _encoding(charset)
     try:
         return data.decode(encoding), None
     except UnicodeDecodeError as exc:
