@@ -12,23 +12,11 @@ import errno
 import pandas as pd
 import pytest
 from _sandbox_helpers import BATCH, STATUS, fast_conn
-from test_stream_stops import fail_on_call, go_on_from
+from test_stream_stops import SIZE, chunks, fail_on_call, go_on_from, people
 
 from sfmc_nb import SfmcWarning, enter_journey
 from sfmc_nb import _rowspool as rowspool_module
 from sfmc_nb.engine import stream as stream_module
-
-SIZE = 100   # one batch a chunk
-
-
-def people(n: int, prefix: str) -> pd.DataFrame:
-    return pd.DataFrame({"SubscriberKey": [f"{prefix}-{i:05d}" for i in range(n)],
-                         "Email": [f"{prefix}{i}@example.com" for i in range(n)]})
-
-
-def chunks(df: pd.DataFrame):
-    for start in range(0, len(df), SIZE):
-        yield df.iloc[start:start + SIZE]
 
 
 def status_gets_before_each_post(sb) -> list[int]:
